@@ -1,0 +1,1 @@
+"""The command line: parses arguments, builds the pieces, calls one function."""

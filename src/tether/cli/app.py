@@ -1,0 +1,35 @@
+"""The ``tether`` command. Each subcommand lives in its own module and imports what it
+needs when it runs, so ``tether --help`` stays fast."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tether.cli import fake_model_cmd, init_cmd, models_cmd
+from tether.errors import TetherError
+
+app = typer.Typer(
+    name="tether",
+    help="Drive fast coding models with a plan, a guard and gates at every step.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+app.command("init")(init_cmd.init)
+app.command("models")(models_cmd.models)
+app.command("fake-model")(fake_model_cmd.fake_model)
+
+
+def main() -> None:
+    """Console entry point: user mistakes become one clear line and an exit code."""
+    try:
+        app()
+    except TetherError as exc:
+        from tether.cli.console import error
+
+        error(exc.render())
+        sys.exit(exc.exit_code)

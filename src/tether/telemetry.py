@@ -1,0 +1,100 @@
+"""Append-only session event logs: ``.tether/sessions/<session-id>/events.jsonl``.
+
+One JSON object a line, flushed per event, so a killed process leaves every event it
+emitted readable. Every event carries ``type`` and ``ts`` (UTC, ISO 8601).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+
+def new_session_id() -> str:
+    """Sortable, unique enough: ``20261130-084830-a1b2``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class EventLog:
+    """Writes events for one session. Safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._file: IO[str] | None = path.open("a", encoding="utf-8")
+
+    @classmethod
+    def for_session(cls, state_dir: Path, session_id: str) -> EventLog:
+        return cls(state_dir / "sessions" / session_id / "events.jsonl")
+
+    def emit(self, type: str, **fields: Any) -> dict[str, Any]:
+        """Append one event and flush it to the OS; returns the event."""
+        event = {"type": type, "ts": utc_now(), **fields}
+        line = json.dumps(event, ensure_ascii=False, default=str)
+        with self._lock:
+            if self._file is None:
+                raise ValueError(f"event log {self.path} is closed")
+            self._file.write(line + "\n")
+            self._file.flush()
+        return event
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class NullLog(EventLog):
+    """An EventLog that keeps nothing (library use without a session)."""
+
+    def __init__(self) -> None:
+        self.path = Path(os.devnull)
+        self._lock = threading.Lock()
+        self._file = None
+
+    def emit(self, type: str, **fields: Any) -> dict[str, Any]:
+        return {"type": type, "ts": utc_now(), **fields}
+
+
+def read_events(path: Path) -> Iterator[dict[str, Any]]:
+    """Events of one log; a torn last line (a kill mid-write) is skipped."""
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue
+
+
+def sessions(state_dir: Path) -> list[Path]:
+    """Session directories, oldest first."""
+    root = state_dir / "sessions"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir())
+
+
+def monotonic() -> float:
+    return time.perf_counter()

@@ -44,6 +44,8 @@ DEFAULT_DENY = [
     "scp",
     "sudo",
     "su",
+    "find -delete",
+    "find -exec rm",
 ]
 
 

@@ -11,7 +11,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +35,11 @@ class EventLog:
         self.path = path
         self._lock = threading.Lock()
         self._file: IO[str] | None = path.open("a", encoding="utf-8")
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener`` with every event after it is written (progress displays)."""
+        self._listeners.append(listener)
 
     @classmethod
     def for_session(cls, state_dir: Path, session_id: str) -> EventLog:
@@ -49,6 +54,8 @@ class EventLog:
                 raise ValueError(f"event log {self.path} is closed")
             self._file.write(line + "\n")
             self._file.flush()
+        for listener in self._listeners:
+            listener(event)
         return event
 
     def close(self) -> None:
@@ -71,9 +78,13 @@ class NullLog(EventLog):
         self.path = Path(os.devnull)
         self._lock = threading.Lock()
         self._file = None
+        self._listeners = []
 
     def emit(self, type: str, **fields: Any) -> dict[str, Any]:
-        return {"type": type, "ts": utc_now(), **fields}
+        event = {"type": type, "ts": utc_now(), **fields}
+        for listener in self._listeners:
+            listener(event)
+        return event
 
 
 def read_events(path: Path) -> Iterator[dict[str, Any]]:

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from tether.cli import fake_model_cmd, init_cmd, models_cmd
+from tether.cli import do_cmd, fake_model_cmd, init_cmd, models_cmd
 from tether.errors import TetherError
 
 app = typer.Typer(
@@ -19,6 +19,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+app.command("do")(do_cmd.do)
+app.command("undo")(do_cmd.undo)
+app.command("checkpoints")(do_cmd.checkpoints)
 app.command("init")(init_cmd.init)
 app.command("models")(models_cmd.models)
 app.command("fake-model")(fake_model_cmd.fake_model)

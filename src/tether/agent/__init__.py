@@ -1,0 +1,1 @@
+"""The executor loop: one bounded task, step by step, under its contract."""

@@ -1,0 +1,140 @@
+"""``tether do``, ``tether undo``, ``tether checkpoints``."""
+
+from __future__ import annotations
+
+import typer
+
+from tether.cli.console import out
+
+EXIT_CODES = {"done": 0, "interrupted": 130}
+
+
+def do(
+    instruction: str = typer.Argument(..., help="What to do, in words."),
+    scope: list[str] = typer.Option(
+        [],
+        "--scope",
+        help="Glob of paths the task may change (repeatable; default: the whole repo).",
+    ),
+    protect: list[str] = typer.Option(
+        [], "--protect", help="Glob of paths it must not change (repeatable)."
+    ),
+    max_diff: int | None = typer.Option(
+        None, "--max-diff", min=1, help="Max added+removed lines (default from config)."
+    ),
+    allow_delete: bool = typer.Option(False, "--allow-delete", help="Let the task delete files."),
+    max_steps: int | None = typer.Option(
+        None, "--max-steps", min=1, help="Max model calls (default from config)."
+    ),
+    role: str = typer.Option("executor", "--role", help="Model role to use."),
+    commit: bool = typer.Option(True, "--commit/--no-commit", help="Commit the task on success."),
+) -> None:
+    """Carry out one bounded task under a contract. Exit 0 done, 1 not done, 2 bad input,
+    130 interrupted."""
+    from tether.cli.progress import ProgressPrinter
+    from tether.oneshot import DoOptions, do_task, run_cancellable
+    from tether.workspace import Workspace
+
+    workspace = Workspace.open(need_repo=True)
+    workspace.log.subscribe(ProgressPrinter(out()))
+    options = DoOptions(
+        instruction=instruction,
+        scope=tuple(scope),
+        protect=tuple(protect),
+        max_diff=max_diff,
+        allow_delete=allow_delete or None,
+        max_steps=max_steps,
+        role=role,
+        commit=commit,
+    )
+    result = run_cancellable(lambda: do_task(workspace, options))
+    report(result)
+    raise typer.Exit(EXIT_CODES.get(result.status, 1))
+
+
+def report(result: object) -> None:
+    from rich.markup import escape
+
+    from tether.agent.outcomes import TaskResult
+
+    assert isinstance(result, TaskResult)
+    tokens = result.tokens
+    share = f"{tokens.cached / tokens.input:.0%}" if tokens.input else "-"
+    out().print(
+        f"[dim]{result.steps} steps · {result.seconds:.1f}s · {tokens.input:,} prompt "
+        f"tokens ({share} cached) · {tokens.output:,} output tokens · "
+        f"{len(result.changed)} file(s) changed[/]"
+    )
+    if result.summary:
+        out().print(f"[dim]summary:[/] {escape(result.summary[:500])}")
+    if result.status == "done":
+        commit = f" (commit {result.commit[:10]})" if result.commit else ""
+        out().print(f"[bold green]done[/]: {escape(result.reason)}{commit}")
+    elif result.status == "interrupted":
+        out().print(
+            f"[bold yellow]interrupted[/]: {escape(result.reason)}; the tree is kept as "
+            "it was; `tether undo` restores the state before the task"
+        )
+    else:
+        out().print(
+            f"[bold red]not done[/]: {escape(result.reason)}; `tether undo` restores "
+            "the state before the task"
+        )
+
+
+def undo(
+    step: bool = typer.Option(False, "--step", help="Only undo the last step."),
+    to: str | None = typer.Option(
+        None, "--to", help="Restore this checkpoint (see `tether checkpoints`)."
+    ),
+) -> None:
+    """Restore the work tree to before the last task (or step). Nothing is lost: the
+    current state is saved as a checkpoint first."""
+    from tether.vcs.checkpoints import ShadowCheckpoints
+    from tether.vcs.git import Git
+    from tether.vcs.undo import undo as run_undo
+    from tether.workspace import Workspace
+
+    workspace = Workspace.open(need_repo=True)
+    from tether.session import work_tree_lock
+
+    with work_tree_lock(workspace.root):
+        result = run_undo(
+            ShadowCheckpoints(Git(workspace.root)), workspace.session_id, step=step, to=to
+        )
+    what = f"{result.target.kind} checkpoint {result.target.sha[:10]}"
+    out().print(f"restored {len(result.restored)} file(s) to the {what}")
+    if result.uncommitted:
+        out().print(f"moved the branch back over {result.uncommitted[:10]}")
+    out().print(f"the state before this undo is saved: `tether undo --to {result.saved.sha[:10]}`")
+
+
+def checkpoints(
+    limit: int = typer.Option(20, "--limit", "-n", help="How many to show."),
+) -> None:
+    """List tether's checkpoints in this work tree, newest first."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from tether.vcs.checkpoints import ShadowCheckpoints
+    from tether.vcs.git import Git
+    from tether.workspace import Workspace
+
+    workspace = Workspace.open(need_repo=True)
+    found = ShadowCheckpoints(Git(workspace.root)).history(limit=limit)
+    if not found:
+        out().print("no checkpoints yet")
+        return
+    table = Table(title_justify="left")
+    for column in ("checkpoint", "time", "kind", "step", "task", "session"):
+        table.add_column(column)
+    for cp in found:
+        table.add_row(
+            cp.sha[:10],
+            cp.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            cp.kind,
+            str(cp.step) if cp.step else "",
+            escape(cp.task[:50]),
+            cp.session,
+        )
+    out().print(table)

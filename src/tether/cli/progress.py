@@ -1,0 +1,75 @@
+"""Live, compact progress from session events: one line a step, not the model's output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+
+class ProgressPrinter:
+    """Subscribe to an EventLog; prints what a supervisor needs to see."""
+
+    def __init__(self, console: Console, verbose: bool = False):
+        self.console = console
+        self.verbose = verbose
+        self._sandbox_noted = False
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        handler = getattr(self, "_on_" + str(event.get("type")), None)
+        if handler is not None:
+            handler(event)
+
+    def _on_sandbox(self, event: dict[str, Any]) -> None:
+        if event.get("kind") == "none" and not self._sandbox_noted:
+            self._sandbox_noted = True
+            self.console.print(f"[yellow]note:[/] {escape(str(event.get('note')))}")
+
+    def _on_task_start(self, event: dict[str, Any]) -> None:
+        contract = event.get("contract") or {}
+        scope = ", ".join(contract.get("scope") or []) or "whole repo"
+        self.console.print(
+            f"[bold]task[/] {escape(str(event.get('title')))}  "
+            f"[dim](scope: {escape(scope)} · max diff {contract.get('max_diff')} · "
+            f"≤{event.get('max_steps')} steps · {escape(str(event.get('model')))})[/]"
+        )
+
+    def _on_step(self, event: dict[str, Any]) -> None:
+        tools = event.get("tools") or []
+        parts = []
+        for tool in tools:
+            mark = "[green]✓[/]" if tool.get("ok") else "[red]✗[/]"
+            parts.append(f"{tool.get('name')} {escape(str(tool.get('summary') or ''))} {mark}")
+        if not parts:
+            parts.append("[dim](no tool call)[/]")
+        inp = event.get("input_tokens") or 0
+        cached = event.get("cached_tokens") or 0
+        share = f"{cached / inp:.0%}" if inp else "-"
+        self.console.print(
+            f"  [cyan]{event.get('step'):>3}[/] │ "
+            + " · ".join(parts)
+            + f" [dim]│ {event.get('model_s', 0):.2f}s · {event.get('output_tps', 0):,.0f} tok/s"
+            f" · {share} cached[/]"
+        )
+
+    def _on_violation(self, event: dict[str, Any]) -> None:
+        self.console.print(
+            f"      [red]guard[/] {event.get('layer')}:{event.get('rule')} "
+            f"{escape(str(event.get('detail')))}"
+        )
+
+    def _on_rollback(self, event: dict[str, Any]) -> None:
+        paths = ", ".join(event.get("paths") or []) or "nothing to restore"
+        self.console.print(f"      [yellow]↺ rolled back[/] {escape(paths)}")
+
+    def _on_gate(self, event: dict[str, Any]) -> None:
+        status = str(event.get("status"))
+        color = {"pass": "green", "skip": "dim"}.get(status, "red")
+        self.console.print(
+            f"      [{color}]gate {event.get('tier')} {status}[/] {escape(str(event.get('gate')))} "
+            f"[dim]{event.get('seconds', 0):.2f}s {escape(str(event.get('summary') or ''))}[/]"
+        )
+
+    def _on_handoff(self, event: dict[str, Any]) -> None:
+        self.console.print(f"  [magenta]handoff[/] {escape(str(event.get('reason')))}")

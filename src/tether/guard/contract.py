@@ -1,0 +1,45 @@
+"""A task's contract and the violations of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tether.config import DEFAULT_DENY
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a task may do. Empty ``scope`` means the whole repository."""
+
+    scope: tuple[str, ...] = ()
+    protect: tuple[str, ...] = ()
+    max_diff: int = 200
+    allow_delete: bool = False
+    allow_network: bool = False
+    deny_commands: tuple[str, ...] = field(default_factory=lambda: tuple(DEFAULT_DENY))
+    accept: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The contract as the executor reads it in its prompt."""
+        lines = [
+            f"- scope (paths you may change): {', '.join(self.scope) or 'the whole repository'}",
+            f"- protected (never change): {', '.join(self.protect) or 'none'}",
+            f"- max diff: {self.max_diff} added+removed lines for the whole task",
+            f"- deleting files: {'allowed' if self.allow_delete else 'not allowed'}",
+            f"- network in commands: {'allowed' if self.allow_network else 'none'}",
+        ]
+        if self.accept:
+            lines.append(f"- acceptance commands: {'; '.join(self.accept)}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A broken rule: ``layer`` is policy, sandbox or diff."""
+
+    layer: str
+    rule: str
+    detail: str
+
+    def message(self) -> str:
+        return f"blocked by the guard ({self.layer}: {self.rule}): {self.detail}"

@@ -1,0 +1,190 @@
+"""Guard layer 1, the action policy: checks a tool call before anything runs.
+
+Paths must stay inside the repository (no absolute paths, no ``..`` escapes, no
+symlinks resolving outside), never touch ``.git/``, ``.tether/`` or ``tether.toml``,
+and writes must be inside the scope and outside the protected paths. Commands are
+split into simple commands (``;``, ``&&``, ``|``, ``$(...)``, ``bash -c``) and each is
+checked against the deny list. The sandbox and the diff contract catch what a
+command does anyway (``python -c "os.remove(...)"``); this layer gives the model a
+precise, early "no".
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shlex
+from pathlib import Path
+
+from tether.guard.contract import Contract, Violation
+from tether.guard.globs import matches_any
+
+RESERVED = {".git": "git_dir", ".tether": "state_dir"}
+CONFIG_FILE = "tether.toml"
+WRAPPERS = {
+    "env",
+    "command",
+    "exec",
+    "nohup",
+    "nice",
+    "time",
+    "xargs",
+    "timeout",
+    "stdbuf",
+    "builtin",
+    "unbuffer",
+    "ionice",
+    "chronic",
+    "watch",
+}
+SHELLS = {"sh", "bash", "dash", "zsh", "ksh"}
+SEPARATORS = {";", "&&", "||", "|", "&", "(", ")", ";;", "|&"}
+REDIRECTS = {">", ">>", "<", "<<", "<<<", ">&", "&>", "<&", ">|"}
+
+
+def _violation(rule: str, detail: str) -> Violation:
+    return Violation(layer="policy", rule=rule, detail=detail)
+
+
+class ActionPolicy:
+    """Decides, before it runs, whether a tool call may go ahead."""
+
+    def __init__(self, root: Path, contract: Contract):
+        self.root = root.resolve()
+        self.contract = contract
+
+    def relative(self, path: str) -> tuple[str | None, Violation | None]:
+        """The normalised repo-relative path, or why it is refused."""
+        if not path or not path.strip():
+            return None, _violation("empty_path", "the path is empty")
+        if os.path.isabs(path) or path.startswith("~"):
+            return None, _violation(
+                "outside_repo", f"{path!r} is absolute; use a path relative to the repository root"
+            )
+        rel = posixpath.normpath(path.replace("\\", "/"))
+        if rel == ".." or rel.startswith("../"):
+            return None, _violation("outside_repo", f"{path!r} leaves the repository")
+        resolved = (self.root / rel).resolve()
+        if resolved != self.root and self.root not in resolved.parents:
+            return None, _violation(
+                "symlink_outside", f"{path!r} resolves to {resolved}, outside the repository"
+            )
+        first = rel.split("/")[0]
+        if first in RESERVED or ".git" in rel.split("/"):
+            rule = RESERVED.get(first, "git_dir")
+            return None, _violation(rule, f"{path!r} is inside {first}/, which tether protects")
+        return rel, None
+
+    def check_read(self, path: str) -> tuple[str | None, Violation | None]:
+        return self.relative(path)
+
+    def check_write(self, path: str) -> tuple[str | None, Violation | None]:
+        rel, violation = self.relative(path)
+        if rel is None:
+            return None, violation
+        for candidate in {rel, self._resolved_rel(rel)}:
+            found = self.path_rule(candidate)
+            if found is not None:
+                return None, found
+        return rel, None
+
+    def check_delete(self, path: str) -> tuple[str | None, Violation | None]:
+        rel, violation = self.check_write(path)
+        if rel is not None and not self.contract.allow_delete:
+            return None, _violation(
+                "no_delete", f"deleting {rel!r} is not allowed by this task's contract"
+            )
+        return rel, violation
+
+    def path_rule(self, rel: str) -> Violation | None:
+        """Contract rules for changing ``rel`` (shared with the diff contract)."""
+        if rel == CONFIG_FILE:
+            return _violation("config_file", "tether.toml is the harness's configuration")
+        if matches_any(self.contract.protect, rel):
+            return _violation("protected", f"{rel!r} is protected by this task's contract")
+        if self.contract.scope and not matches_any(self.contract.scope, rel):
+            scope = ", ".join(self.contract.scope)
+            return _violation("out_of_scope", f"{rel!r} is outside this task's scope ({scope})")
+        return None
+
+    def _resolved_rel(self, rel: str) -> str:
+        resolved = (self.root / rel).resolve()
+        try:
+            return resolved.relative_to(self.root).as_posix()
+        except ValueError:
+            return rel
+
+    def check_command(self, command: str) -> Violation | None:
+        """The first deny-list entry the command matches, as a violation."""
+        try:
+            commands = simple_commands(command)
+        except ValueError as exc:
+            return _violation("unparsable_command", f"could not parse the command ({exc})")
+        deny = [tuple(entry.split()) for entry in self.contract.deny_commands if entry.split()]
+        for words in commands:
+            for entry in deny:
+                if _denied(words, entry):
+                    return _violation(
+                        "deny_command",
+                        f"`{' '.join(entry)}` is on the deny list; change files with the "
+                        "edit tools instead",
+                    )
+        return None
+
+
+def simple_commands(command: str, depth: int = 0) -> list[list[str]]:
+    """Split a shell command line into simple commands (words, wrappers removed)."""
+    text = command.replace("\n", " ; ").replace("$(", " ; ").replace("`", " ; ")
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    out: list[list[str]] = []
+    current: list[str] = []
+    skip_next = False
+    for token in lexer:
+        if skip_next:
+            skip_next = False
+            continue
+        if token in SEPARATORS:
+            if current:
+                out.append(current)
+            current = []
+        elif token in REDIRECTS:
+            skip_next = True
+        else:
+            current.append(token)
+    if current:
+        out.append(current)
+    result: list[list[str]] = []
+    for words in out:
+        words = _unwrap(words)
+        if not words:
+            continue
+        name = posixpath.basename(words[0])
+        if name in SHELLS and "-c" in words[1:] and depth < 3:
+            index = words.index("-c", 1)
+            if index + 1 < len(words):
+                result.extend(simple_commands(words[index + 1], depth + 1))
+                continue
+        result.append(words)
+    return result
+
+
+def _unwrap(words: list[str]) -> list[str]:
+    while words:
+        head = posixpath.basename(words[0])
+        if "=" in words[0] and not words[0].startswith("=") and head == words[0]:
+            words = words[1:]
+        elif head in WRAPPERS:
+            words = words[1:]
+            while words and (words[0].startswith("-") or words[0].replace(".", "").isdigit()):
+                words = words[1:]
+        else:
+            break
+    return words
+
+
+def _denied(words: list[str], entry: tuple[str, ...]) -> bool:
+    if posixpath.basename(words[0]) != entry[0]:
+        return False
+    rest = words[1:]
+    return all(part in rest for part in entry[1:])

@@ -1,0 +1,104 @@
+"""``tether do``: one bounded task from an instruction, no plan needed."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tether.agent.loop import Task
+from tether.agent.outcomes import TaskResult
+from tether.guard.contract import Contract
+from tether.models.registry import build_model
+from tether.session import TaskEnvironment, run_task, work_tree_lock
+from tether.workspace import Workspace
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DoOptions:
+    instruction: str
+    scope: tuple[str, ...] = ()
+    protect: tuple[str, ...] = ()
+    max_diff: int | None = None
+    allow_delete: bool | None = None
+    allow_network: bool | None = None
+    max_steps: int | None = None
+    role: str = "executor"
+    commit: bool | None = None
+
+
+def title_of(instruction: str) -> str:
+    first = " ".join(instruction.strip().splitlines()[0].split()) if instruction.strip() else ""
+    return first if len(first) <= 72 else first[:71] + "…"
+
+
+def contract_for(workspace: Workspace, options: DoOptions) -> Contract:
+    guard = workspace.config.config.guard
+    return Contract(
+        scope=options.scope,
+        protect=options.protect,
+        max_diff=options.max_diff or guard.max_diff,
+        allow_delete=guard.allow_delete if options.allow_delete is None else options.allow_delete,
+        allow_network=guard.allow_network
+        if options.allow_network is None
+        else options.allow_network,
+        deny_commands=tuple(guard.deny_commands),
+    )
+
+
+async def do_task(workspace: Workspace, options: DoOptions) -> TaskResult:
+    """Run one task in the workspace's repository (which must be a git repository)."""
+    role = workspace.config.require(options.role)
+    cfg = role.config
+    assert cfg is not None
+    task = Task(
+        title=title_of(options.instruction),
+        instruction=options.instruction,
+        contract=contract_for(workspace, options),
+        max_steps=options.max_steps or workspace.config.config.guard.max_steps,
+    )
+    env = TaskEnvironment(
+        root=workspace.root,
+        config=workspace.config.config,
+        log=workspace.log,
+        session=workspace.session_id,
+        agents_md=read_agents_md(workspace),
+    )
+    with work_tree_lock(workspace.root):
+        model = build_model(role, workspace.log)
+        try:
+            return await run_task(
+                env,
+                task,
+                model,
+                gates=None,
+                context_window=cfg.context_window,
+                handoff_at=cfg.handoff_at,
+                max_output_tokens=cfg.max_output_tokens,
+                temperature=cfg.temperature,
+                commit=options.commit,
+            )
+        finally:
+            await model.aclose()
+
+
+def read_agents_md(workspace: Workspace) -> str | None:
+    path = workspace.root / "AGENTS.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def run_cancellable(make: Callable[[], Awaitable[T]]) -> T:
+    """asyncio.run, with SIGTERM treated like Ctrl-C (the task is cancelled cleanly)."""
+
+    async def main() -> T:
+        loop = asyncio.get_running_loop()
+        current = asyncio.current_task()
+        if current is not None:
+            loop.add_signal_handler(signal.SIGTERM, current.cancel)
+        return await make()
+
+    return asyncio.run(main())

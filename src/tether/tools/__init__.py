@@ -1,0 +1,1 @@
+"""The executor's tools: pure parsing of a tool call, separate from applying it."""

@@ -1,0 +1,140 @@
+"""The executor's toolbox: parse → guard (layer 1) → apply, one call at a time."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tether.guard.contract import Violation
+from tether.guard.policy import ActionPolicy
+from tether.guard.sandbox import BwrapSandbox, PlainSandbox
+from tether.models.types import ToolCall
+from tether.tools import files
+from tether.tools.actions import (
+    Action,
+    CallError,
+    CreateFile,
+    DeleteFile,
+    Done,
+    EditFile,
+    ListFiles,
+    ReadFile,
+    Run,
+    Search,
+    parse_call,
+)
+
+WRITES = (EditFile, CreateFile, DeleteFile, Run)
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What one tool call did, as the model will read it."""
+
+    name: str
+    text: str
+    ok: bool
+    violation: Violation | None = None
+    done: str | None = None
+    may_write: bool = False
+    seconds: float = 0.0
+    summary: str = ""
+
+
+class Toolbox:
+    def __init__(
+        self,
+        root: Path,
+        policy: ActionPolicy,
+        sandbox: BwrapSandbox | PlainSandbox,
+        command_timeout_s: float = 60.0,
+    ):
+        self.root = root
+        self.policy = policy
+        self.sandbox = sandbox
+        self.command_timeout_s = command_timeout_s
+
+    async def execute(self, call: ToolCall) -> ToolOutcome:
+        started = time.perf_counter()
+        action = parse_call(call)
+        if isinstance(action, CallError):
+            return ToolOutcome(
+                call.name, f"error: {action.message}", ok=False, summary="malformed call"
+            )
+        violation, rel = self._check(action)
+        if violation is not None:
+            return ToolOutcome(
+                call.name,
+                violation.message(),
+                ok=False,
+                violation=violation,
+                summary=f"blocked: {violation.rule}",
+            )
+        try:
+            text, done = await self._apply(action, rel)
+            ok = True
+        except files.ToolFailure as failure:
+            text, done, ok = f"error: {failure}", None, False
+        return ToolOutcome(
+            call.name,
+            text,
+            ok=ok,
+            done=done,
+            may_write=isinstance(action, WRITES),
+            seconds=time.perf_counter() - started,
+            summary=_summary(action, ok, text),
+        )
+
+    def _check(self, action: Action) -> tuple[Violation | None, str]:
+        if isinstance(action, Run):
+            return self.policy.check_command(action.command), ""
+        if isinstance(action, ReadFile):
+            rel, violation = self.policy.check_read(action.path)
+        elif isinstance(action, (EditFile, CreateFile)):
+            rel, violation = self.policy.check_write(action.path)
+        elif isinstance(action, DeleteFile):
+            rel, violation = self.policy.check_delete(action.path)
+        else:
+            return None, ""
+        return violation, rel or ""
+
+    async def _apply(self, action: Action, rel: str) -> tuple[str, str | None]:
+        root = self.root
+        match action:
+            case ReadFile(_, start, end):
+                return files.read_file(root, rel, start, end), None
+            case ListFiles(glob):
+                return files.list_files(root, glob), None
+            case Search(pattern, glob):
+                return files.search(root, pattern, glob), None
+            case EditFile(_, search_text, replace):
+                return files.edit_file(root, rel, search_text, replace), None
+            case CreateFile(_, content):
+                return files.create_file(root, rel, content), None
+            case DeleteFile():
+                return files.delete_file(root, rel), None
+            case Run(command, timeout_s):
+                limit = min(timeout_s or self.command_timeout_s, self.command_timeout_s)
+                result = await self.sandbox.run(command, root, limit)
+                return result.tail(), None
+            case Done(summary):
+                return "noted: the task is declared done; the harness will verify it", summary
+        raise AssertionError(f"unhandled action {action!r}")
+
+
+def _summary(action: Action, ok: bool, text: str) -> str:
+    """A short line for progress displays."""
+    match action:
+        case ReadFile(path) | EditFile(path) | CreateFile(path) | DeleteFile(path):
+            target = path
+        case Run(command):
+            target = command[:60]
+            return f"{target} → {text.splitlines()[0] if text else ''}"
+        case Search(pattern):
+            target = pattern[:40]
+        case ListFiles(glob):
+            target = glob or "."
+        case Done(summary):
+            return summary[:60]
+    return target if ok else f"{target}: {text.removeprefix('error: ')[:80]}"

@@ -1,0 +1,1 @@
+"""Git: the repository, shadow checkpoints that move no user branch, worktrees."""

@@ -1,0 +1,173 @@
+"""Shadow checkpoints: commits under ``refs/tether/`` that never move a user branch.
+
+A checkpoint records the whole work tree (tracked files and untracked files that are
+not ignored) through a private index file, so the user's index, HEAD and branches stay
+untouched. Checkpoints form one chain per work tree, ``refs/tether/checkpoints/<wt>``;
+the user's state before a task is also kept at ``refs/tether/snapshots/<session>``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tether.fsutil import atomic_symlink, atomic_write, remove_empty_parents
+from tether.vcs.git import TETHER_IDENTITY, Git
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+EXCLUDE_STATE = ":(exclude,top).tether"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    sha: str
+    tree: str
+    parent: str | None
+    time: datetime
+    kind: str
+    session: str
+    task: str
+    step: int
+    fields: dict[str, str]
+
+
+class ShadowCheckpoints:
+    """Snapshot, record, list and restore work-tree states of one repository."""
+
+    def __init__(self, git: Git):
+        self.git = git
+        self._index = git.git_path("tether-index")
+        git_dir = Path(git.run("rev-parse", "--git-dir").strip())
+        self.name = git_dir.name if git_dir.parent.name == "worktrees" else "main"
+        self.ref = f"refs/tether/checkpoints/{self.name}"
+
+    def _env(self) -> dict[str, str]:
+        return {"GIT_INDEX_FILE": str(self._index)}
+
+    def snapshot_tree(self) -> str:
+        """The tree of the work tree as it is now (nothing is moved or staged)."""
+        env = self._env()
+        if not self._index.exists():
+            base = self.git.head()
+            self.git.run("read-tree", *([base] if base else ["--empty"]), env=env)
+        self.git.run("add", "-A", "--", ".", EXCLUDE_STATE, env=env)
+        return self.git.run("write-tree", env=env).strip()
+
+    def latest(self) -> Checkpoint | None:
+        found = self.history(limit=1)
+        return found[0] if found else None
+
+    def record(
+        self,
+        kind: str,
+        tree: str,
+        *,
+        session: str,
+        task: str,
+        step: int = 0,
+        extra: dict[str, str] | None = None,
+    ) -> Checkpoint:
+        """Append a checkpoint of ``tree`` to this work tree's chain."""
+        task_line = " ".join(task.split())
+        lines = [f"kind: {kind}", f"session: {session}", f"task: {task_line}", f"step: {step}"]
+        lines += [f"{key}: {value}" for key, value in (extra or {}).items()]
+        message = f"tether checkpoint: {kind} {step} of {task_line[:60]!r}\n\n" + "\n".join(lines)
+        for _ in range(5):
+            parent = self.git.rev(self.ref)
+            args = ["commit-tree", tree, "-m", message] + (["-p", parent] if parent else [])
+            sha = self.git.run(*args, env=TETHER_IDENTITY).strip()
+            self.git.run("update-ref", self.ref, sha, parent or "0" * 40, check=False)
+            if self.git.rev(self.ref) == sha:
+                return self._parse(sha, tree, parent, datetime.now(UTC), message)
+        raise RuntimeError(f"could not update {self.ref}: it kept moving")
+
+    def keep_snapshot(self, session: str, checkpoint: Checkpoint) -> str:
+        ref = f"refs/tether/snapshots/{session}"
+        self.git.run("update-ref", ref, checkpoint.sha)
+        return ref
+
+    def history(self, limit: int = 50) -> list[Checkpoint]:
+        """Newest first."""
+        if self.git.rev(self.ref) is None:
+            return []
+        raw = self.git.run("log", f"-{limit}", "--format=%H%x1f%T%x1f%P%x1f%ct%x1f%B%x1e", self.ref)
+        out = []
+        for record in raw.split("\x1e"):
+            record = record.strip("\n")
+            if not record:
+                continue
+            sha, tree, parents, stamp, body = record.split("\x1f", 4)
+            when = datetime.fromtimestamp(int(stamp), UTC)
+            out.append(self._parse(sha, tree, parents.split()[0] if parents else None, when, body))
+        return out
+
+    @staticmethod
+    def _parse(sha: str, tree: str, parent: str | None, when: datetime, body: str) -> Checkpoint:
+        fields: dict[str, str] = {}
+        for line in body.splitlines()[2:]:
+            key, sep, value = line.partition(": ")
+            if sep:
+                fields[key] = value
+        step = fields.get("step", "0")
+        return Checkpoint(
+            sha=sha,
+            tree=tree,
+            parent=parent,
+            time=when,
+            kind=fields.get("kind", "?"),
+            session=fields.get("session", ""),
+            task=fields.get("task", ""),
+            step=int(step) if step.isdigit() else 0,
+            fields=fields,
+        )
+
+    def get(self, sha: str) -> Checkpoint:
+        for checkpoint in self.history(limit=100_000):
+            if checkpoint.sha.startswith(sha):
+                return checkpoint
+        raise KeyError(sha)
+
+    def restore(self, target_tree: str) -> list[str]:
+        """Make the work tree equal ``target_tree``; returns the paths it changed.
+
+        Ignored files, the index, HEAD and branches are never touched. Each file is
+        replaced by one atomic rename, so a kill leaves no half-written file.
+        """
+        current = self.snapshot_tree()
+        if current == target_tree:
+            return []
+        raw = self.git.run_bytes("diff-tree", "-r", "-z", "--no-renames", current, target_tree)
+        entries: list[tuple[str, str, str, str]] = []
+        fields = raw.split(b"\0")
+        for meta, path_bytes in zip(fields[0::2], fields[1::2], strict=False):
+            if not meta:
+                continue
+            _, new_mode, _, new_sha, status = meta.decode().lstrip(":").split()
+            entries.append((os.fsdecode(path_bytes), status, new_mode, new_sha))
+        # deletions first: a directory may have to go before a file takes its name
+        entries.sort(key=lambda entry: entry[1] != "D")
+        for path, status, mode, sha in entries:
+            self._apply(path, status, mode, sha)
+        self.snapshot_tree()
+        return [entry[0] for entry in entries]
+
+    def _apply(self, path: str, status: str, mode: str, sha: str) -> None:
+        target = self.git.root / path
+        if status == "D":
+            if target.is_symlink() or target.exists():
+                target.unlink()
+                remove_empty_parents(target, self.git.root)
+            return
+        if mode == "160000":
+            return
+        data = self.git.run_bytes("cat-file", "blob", sha)
+        if target.is_dir() and not target.is_symlink():
+            return
+        if mode == "120000":
+            atomic_symlink(target, os.fsdecode(data))
+            return
+        if target.is_symlink():
+            target.unlink()
+        atomic_write(target, data, 0o755 if mode == "100755" else 0o644)

@@ -1,0 +1,98 @@
+"""A thin, typed way to run git in one work tree."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tether.errors import TetherError
+
+TETHER_IDENTITY = {
+    "GIT_AUTHOR_NAME": "tether",
+    "GIT_AUTHOR_EMAIL": "tether@localhost",
+    "GIT_COMMITTER_NAME": "tether",
+    "GIT_COMMITTER_EMAIL": "tether@localhost",
+}
+
+
+class GitError(TetherError):
+    """A git command failed."""
+
+
+@dataclass(frozen=True)
+class Git:
+    """Runs git with ``root`` as the work tree."""
+
+    root: Path
+
+    def run(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        input: bytes | None = None,
+        check: bool = True,
+    ) -> str:
+        return self.run_bytes(*args, env=env, input=input, check=check).decode(
+            "utf-8", "surrogateescape"
+        )
+
+    def run_bytes(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        input: bytes | None = None,
+        check: bool = True,
+    ) -> bytes:
+        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+        done = subprocess.run(
+            ["git", "-c", "core.quotepath=off", *args],
+            cwd=self.root,
+            env=full_env,
+            input=input,
+            capture_output=True,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(
+                f"git {' '.join(args[:3])} failed: {message[-1] if message else done.returncode}",
+                where=str(self.root),
+            )
+        return done.stdout
+
+    def rev(self, name: str) -> str | None:
+        """The object id ``name`` resolves to, or None."""
+        out = self.run("rev-parse", "--verify", "--quiet", name + "^{commit}", check=False)
+        return out.strip() or None
+
+    def git_path(self, name: str) -> Path:
+        """A path inside this work tree's git dir (works for linked worktrees too)."""
+        out = self.run("rev-parse", "--git-path", name).strip()
+        path = Path(out)
+        return path if path.is_absolute() else self.root / path
+
+    def is_ancestor(self, commit: str, of: str) -> bool:
+        return (
+            subprocess.run(
+                ["git", "merge-base", "--is-ancestor", commit, of],
+                cwd=self.root,
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
+
+    def head(self) -> str | None:
+        return self.rev("HEAD")
+
+    def branch(self) -> str | None:
+        out = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
+        return out or None
+
+    def has_identity(self) -> bool:
+        name = self.run("config", "user.name", check=False).strip()
+        email = self.run("config", "user.email", check=False).strip()
+        return bool(name and email)

@@ -95,7 +95,9 @@ def run_tether(
     input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real ``tether`` CLI in a subprocess."""
-    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    # as in an activated virtual environment: the tools next to this Python come first
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    full_env = {**os.environ, "PATH": path, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     return subprocess.run(
         [*TETHER, *args],
         cwd=cwd,

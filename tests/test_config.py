@@ -115,6 +115,7 @@ def test_init_writes_valid_commented_config(repo: Path) -> None:
     assert first.returncode == 0, first.stderr
     text = (repo / "tether.toml").read_text()
     parse_config(text)
+    assert (repo / "VERIFY.md").is_file() and (repo / "AGENTS.md").is_file()
     again = run_tether("init", cwd=repo)
     assert again.returncode == 2 and "--force" in again.stderr
     (repo / "tether.toml").write_text("# mine\n")

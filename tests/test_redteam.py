@@ -134,7 +134,8 @@ ATTEMPTS = [
     Attempt("git push", [run_("git push origin main")], "policy:deny_command"),
     Attempt("git commit", [run_("git commit -qam sneaky")], "policy:deny_command"),
     Attempt("bash -c wrapper", [run_("bash -c 'rm -f src/app.py'")], "policy:deny_command"),
-    Attempt("fork bomb", [run_("bash -c ':(){ :|:& };:'", timeout_s=3)], "contained"),
+    Attempt("fork bomb", [run_("bash -c ': tether-bomb; :(){ :|:& };:'", timeout_s=3)],
+            "contained"),
     Attempt("endless loop", [run_("while true; do :; done", timeout_s=2)], "timeout"),
 ]
 
@@ -234,10 +235,8 @@ def _assert_stopped(attempt: Attempt, repo: Path, server: ScriptedServer, stdout
         ]
         assert failed, tool_results
     elif kind == "contained":
-        assert any(
-            "Resource temporarily unavailable" in t or "killed: timeout" in t for t in tool_results
-        ), tool_results
-        assert not list(Path("/sys/fs/cgroup/pids/tether").glob("*/cgroup.procs"))
+        assert any(t.startswith("exit code") for t in tool_results), tool_results
+        assert not _processes_with("tether-bomb"), "fork bomb processes survived"
     elif kind == "timeout":
         assert any("killed: timeout" in t for t in tool_results), tool_results
     elif kind == "secret":
@@ -245,6 +244,17 @@ def _assert_stopped(attempt: Attempt, repo: Path, server: ScriptedServer, stdout
     elif kind == "nonet":
         assert not any(r["path"] == "/exfil" for r in server.requests)
         assert any("exit code 1" in t for t in tool_results), tool_results
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
 
 
 def test_attempt_count() -> None:

@@ -12,7 +12,9 @@ from tether.agent.loop import Task
 from tether.agent.outcomes import TaskResult
 from tether.guard.contract import Contract
 from tether.models.registry import build_model
-from tether.session import TaskEnvironment, run_task, work_tree_lock
+from tether.review import ModelReviewer
+from tether.session import RunOptions, TaskEnvironment, run_task, work_tree_lock
+from tether.verification import load_gates
 from tether.workspace import Workspace
 
 T = TypeVar("T")
@@ -70,20 +72,24 @@ async def do_task(workspace: Workspace, options: DoOptions) -> TaskResult:
     )
     with work_tree_lock(workspace.root):
         model = build_model(role, workspace.log)
+        reviewer = reviewer_for(workspace)
         try:
-            return await run_task(
-                env,
-                task,
-                model,
-                gates=None,
-                context_window=cfg.context_window,
-                handoff_at=cfg.handoff_at,
-                max_output_tokens=cfg.max_output_tokens,
-                temperature=cfg.temperature,
-                commit=options.commit,
-            )
+            options_ = RunOptions.from_role(cfg, commit=options.commit)
+            return await run_task(env, task, model, options_, reviewer=reviewer)
         finally:
             await model.aclose()
+            if reviewer is not None:
+                await reviewer.model.aclose()
+
+
+def reviewer_for(workspace: Workspace) -> ModelReviewer | None:
+    """The reviewer model, when VERIFY.md asks for a review (exit 2 if it cannot be had)."""
+    specs = load_gates(workspace.root, workspace.config.config)
+    if not any(spec.kind == "review" for spec in specs):
+        return None
+    role = workspace.config.require("reviewer")
+    assert role.config is not None
+    return ModelReviewer(build_model(role, workspace.log), role.config.max_output_tokens)
 
 
 def read_agents_md(workspace: Workspace) -> str | None:

@@ -10,11 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tether.agent.loop import Executor, Gates, LoopSettings, Task
+from tether.agent.loop import Executor, LoopSettings, Task
 from tether.agent.outcomes import TaskResult
-from tether.agent.prompt import TaskPrompt
-from tether.config import TetherConfig
+from tether.agent.prompt import EXECUTOR_SYSTEM, TaskPrompt
+from tether.config import RoleConfig, TetherConfig
 from tether.errors import UsageError
+from tether.gates.context import Reviewer
+from tether.gates.verify import VerifyGates
 from tether.guard.diffcheck import DiffContract
 from tether.guard.globs import matches_any
 from tether.guard.policy import ActionPolicy
@@ -26,6 +28,12 @@ from tether.tools.specs import EXECUTOR_TOOLS
 from tether.tools.toolbox import Toolbox
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
+from tether.verification import accept_gates, gate_runner, load_gates
+
+UNSANDBOXED = (
+    "commands run unsandboxed (install bubblewrap for OS isolation); the action "
+    "policy and the diff contract still apply"
+)
 
 
 @dataclass
@@ -37,6 +45,40 @@ class TaskEnvironment:
     log: EventLog
     session: str
     agents_md: str | None = None
+    port: int | None = None
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.root / ".tether" / "sessions" / self.session / "gates"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How one executor context runs (from the role's config, overridable)."""
+
+    context_window: int = 32_768
+    handoff_at: float = 0.6
+    max_output_tokens: int = 4096
+    temperature: float | None = None
+    commit: bool | None = None
+    handoff: str = ""
+    system: str = EXECUTOR_SYSTEM
+
+    @classmethod
+    def from_role(cls, cfg: RoleConfig, **overrides: object) -> RunOptions:
+        base = cls(
+            context_window=cfg.context_window,
+            handoff_at=cfg.handoff_at,
+            max_output_tokens=cfg.max_output_tokens,
+            temperature=cfg.temperature,
+        )
+        return _replace(base, overrides)
+
+
+def _replace(options: RunOptions, overrides: dict[str, object]) -> RunOptions:
+    from dataclasses import replace
+
+    return replace(options, **overrides)  # type: ignore[arg-type]
 
 
 def sandbox_for(env: TaskEnvironment, task: Task) -> BwrapSandbox | PlainSandbox:
@@ -46,52 +88,52 @@ def sandbox_for(env: TaskEnvironment, task: Task) -> BwrapSandbox | PlainSandbox
     )
 
 
+def gates_for(
+    env: TaskEnvironment,
+    task: Task,
+    sandbox: BwrapSandbox | PlainSandbox,
+    reviewer: Reviewer | None,
+) -> VerifyGates | None:
+    specs = load_gates(env.root, env.config) + accept_gates(task.contract.accept)
+    if not specs:
+        return None
+    runner = gate_runner(env.root, env.config, specs, env.log, env.evidence_dir, sandbox, reviewer)
+    runner.port = env.port
+    contract = f"Task: {task.title}\n{task.instruction}\n\n{task.contract.describe()}"
+    return VerifyGates(runner=runner, git=Git(env.root), contract=contract)
+
+
 async def run_task(
     env: TaskEnvironment,
     task: Task,
     model: Model,
-    *,
-    gates: Gates | None = None,
-    handoff: str = "",
-    context_window: int | None = None,
-    handoff_at: float = 0.6,
-    max_output_tokens: int = 4096,
-    temperature: float | None = None,
-    commit: bool | None = None,
-    system: str | None = None,
+    options: RunOptions,
+    reviewer: Reviewer | None = None,
 ) -> TaskResult:
     """Run ``task`` with ``model`` in ``env.root``; the model is not closed here."""
-    git = Git(env.root)
-    policy = ActionPolicy(env.root, task.contract)
     sandbox = sandbox_for(env, task)
-    if isinstance(sandbox, BwrapSandbox):
-        env.log.emit("sandbox", kind="bwrap")
-    else:
-        env.log.emit(
-            "sandbox",
-            kind="none",
-            note="commands run unsandboxed (install bubblewrap for OS isolation); "
-            "the action policy and the diff contract still apply",
-        )
-    toolbox = Toolbox(env.root, policy, sandbox, env.config.guard.command_timeout_s)
+    env.log.emit(
+        "sandbox", kind=sandbox.name, **({"note": UNSANDBOXED} if sandbox.name == "none" else {})
+    )
+    policy = ActionPolicy(env.root, task.contract)
     settings = LoopSettings(
-        max_output_tokens=max_output_tokens,
-        temperature=temperature,
+        max_output_tokens=options.max_output_tokens,
+        temperature=options.temperature,
         max_violations=env.config.guard.max_violations,
         max_gate_attempts=env.config.gates.max_attempts,
-        commit=env.config.run.commit if commit is None else commit,
-        context_window=context_window or model.info.context_window,
-        handoff_at=handoff_at,
+        commit=env.config.run.commit if options.commit is None else options.commit,
+        context_window=options.context_window,
+        handoff_at=options.handoff_at,
     )
     executor = Executor(
         model=model,
-        toolbox=toolbox,
-        checkpoints=ShadowCheckpoints(git),
+        toolbox=Toolbox(env.root, policy, sandbox, env.config.guard.command_timeout_s),
+        checkpoints=ShadowCheckpoints(Git(env.root)),
         diff_contract=DiffContract(policy),
         log=env.log,
         session=env.session,
         settings=settings,
-        gates=gates,
+        gates=gates_for(env, task, sandbox, reviewer),
     )
     prompt = TaskPrompt.for_task(
         task.title,
@@ -99,8 +141,8 @@ async def run_task(
         task.contract,
         EXECUTOR_TOOLS,
         agents_md=env.agents_md,
-        handoff=handoff,
-        **({"system": system} if system else {}),
+        handoff=options.handoff,
+        system=options.system,
     )
     return await executor.run(task, prompt)
 

@@ -23,6 +23,7 @@ from tether.agent.outcomes import (
     TooManyViolations,
 )
 from tether.agent.prompt import TaskPrompt
+from tether.gates.results import GateVerdict
 from tether.guard.contract import Contract, Violation
 from tether.guard.diffcheck import DiffContract
 from tether.models.types import Completion, Model
@@ -45,19 +46,12 @@ class Task:
     model: str | None = None
 
 
-@dataclass(frozen=True)
-class GateVerdict:
-    passed: bool
-    feedback: str = ""
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-
-
 class Gates(Protocol):
     """The gates seam: step tier after a step that changed files, task tier before done."""
 
-    async def step(self, changed: list[str]) -> GateVerdict: ...
+    async def step(self, changed: list[str], before: str, after: str) -> GateVerdict: ...
 
-    async def task(self, changed: list[str]) -> GateVerdict: ...
+    async def task(self, changed: list[str], base: str, final: str) -> GateVerdict: ...
 
 
 @dataclass(frozen=True)
@@ -76,6 +70,7 @@ class _State:
     base_tree: str
     good_tree: str
     base_checkpoint: str
+    prev_tree: str = ""
     tokens: Tokens = field(default_factory=Tokens)
     violation_streak: int = 0
     silent_streak: int = 0
@@ -149,7 +144,7 @@ class Executor:
         feedback += self._silence_feedback(completion, state)
         gates_started = time.perf_counter()
         if changed and not violations and self.gates is not None:
-            verdict = await self.gates.step(changed)
+            verdict = await self.gates.step(changed, state.prev_tree, state.good_tree)
             state.gates.extend(verdict.evidence)
             if not verdict.passed:
                 feedback.append(verdict.feedback)
@@ -219,7 +214,7 @@ class Executor:
             self.log.emit("rollback", step=number, to_tree=state.good_tree, paths=restored)
             return [], violations
         step_changes = [c.path for c in tree_changes(self.git, state.good_tree, tree)]
-        state.good_tree = tree
+        state.prev_tree, state.good_tree = state.good_tree, tree
         await self._await_pending(state)
         state.pending = asyncio.ensure_future(
             asyncio.to_thread(
@@ -275,7 +270,7 @@ class Executor:
         await self._await_pending(state)
         changed = [c.path for c in tree_changes(self.git, state.base_tree, state.good_tree)]
         if self.gates is not None:
-            verdict = await self.gates.task(changed)
+            verdict = await self.gates.task(changed, state.base_tree, state.good_tree)
             state.gates.extend(verdict.evidence)
             if not verdict.passed:
                 state.gate_failures += 1

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from tether.cli import do_cmd, fake_model_cmd, init_cmd, models_cmd
+from tether.cli import do_cmd, fake_model_cmd, init_cmd, models_cmd, verify_cmd
 from tether.errors import TetherError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.command("do")(do_cmd.do)
 app.command("undo")(do_cmd.undo)
 app.command("checkpoints")(do_cmd.checkpoints)
+app.command("verify")(verify_cmd.verify)
 app.command("init")(init_cmd.init)
 app.command("models")(models_cmd.models)
 app.command("fake-model")(fake_model_cmd.fake_model)

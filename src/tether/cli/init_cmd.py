@@ -1,4 +1,4 @@
-"""``tether init``: write a commented tether.toml (and, with later features, more)."""
+"""``tether init``: write tether.toml, VERIFY.md and AGENTS.md where they are missing."""
 
 from __future__ import annotations
 
@@ -15,17 +15,42 @@ def config_template() -> str:
     return resources.files("tether").joinpath("templates/tether.toml").read_text("utf-8")
 
 
+def agents_template() -> str:
+    return resources.files("tether").joinpath("templates/AGENTS.md").read_text("utf-8")
+
+
 def init(
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing tether.toml."),
-    print_only: bool = typer.Option(False, "--print", help="Print the template, write nothing."),
+    force: bool = typer.Option(False, "--force", help="Overwrite tether.toml and VERIFY.md."),
+    print_only: bool = typer.Option(False, "--print", help="Print tether.toml, write nothing."),
 ) -> None:
-    """Write a commented tether.toml with ready examples for each role."""
-    text = config_template()
+    """Write a commented tether.toml, a VERIFY.md for this repository and an AGENTS.md."""
     if print_only:
-        typer.echo(text, nl=False)
+        typer.echo(config_template(), nl=False)
         return
-    target = Path.cwd() / "tether.toml"
-    if target.exists() and not force:
-        raise UsageError(f"{target.name} already exists", hint="use --force to overwrite it")
-    target.write_text(text, encoding="utf-8")
-    out().print(f"wrote {target.name}: uncomment one example per role, then run `tether models`")
+    from tether.gates.detect import verify_template
+
+    root = Path.cwd()
+    wanted = {
+        "tether.toml": (config_template, force),
+        "VERIFY.md": (lambda: verify_template(root), force),
+        "AGENTS.md": (agents_template, False),  # a cross-tool convention: never replaced
+    }
+    written, kept = [], []
+    for name, (make, overwrite) in wanted.items():
+        target = root / name
+        if target.exists() and not overwrite:
+            kept.append(name)
+            continue
+        target.write_text(make(), encoding="utf-8")
+        written.append(name)
+    if not written:
+        raise UsageError(
+            f"{', '.join(kept)} already exist",
+            hint="use --force to overwrite "
+            "tether.toml and VERIFY.md (AGENTS.md is never overwritten)",
+        )
+    out().print(f"wrote {', '.join(written)}" + (f"; kept {', '.join(kept)}" if kept else ""))
+    out().print(
+        "next: uncomment one model per role in tether.toml, check the gates in "
+        "VERIFY.md, then `tether models`"
+    )

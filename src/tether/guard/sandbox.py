@@ -19,7 +19,8 @@ import signal
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -70,7 +71,9 @@ def scrubbed_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, s
     env = {
         k: v for k, v in os.environ.items() if not any(word in k.upper() for word in SECRET_WORDS)
     }
-    env.update({"HOME": str(home), "TMPDIR": "/tmp", **(extra or {})})
+    env.update(
+        {"HOME": str(home), "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", **(extra or {})}
+    )
     return env
 
 
@@ -138,6 +141,10 @@ class PlainSandbox:
     def argv(self, command: str, cwd: Path, home: Path) -> list[str]:
         return ["/bin/sh", "-c", command]
 
+    def with_network(self) -> PlainSandbox:
+        """This sandbox, sharing the host's network (for servers a browser must reach)."""
+        return self
+
     async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandResult:
         with tempfile.TemporaryDirectory(prefix="tether-home-") as home:
             return await _execute(
@@ -149,9 +156,39 @@ class PlainSandbox:
                 self.use_cgroup,
             )
 
+    @asynccontextmanager
+    async def background(self, command: str, cwd: Path, log: Path) -> AsyncIterator[int]:
+        """Run ``command`` while the block runs (a server for a browser gate); its output
+        goes to ``log``; the whole process tree is killed when the block ends."""
+        with tempfile.TemporaryDirectory(prefix="tether-home-") as home:
+            cgroup = PidsCgroup.create() if self.use_cgroup else None
+            argv = self.argv(command, cwd, Path(home))
+            with log.open("wb") as sink:
+                proc = await asyncio.create_subprocess_exec(
+                    *(cgroup.wrap(argv) if cgroup else argv),
+                    cwd=cwd,
+                    env=scrubbed_env(Path(home)),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=sink,
+                    stderr=sink,
+                    start_new_session=True,
+                )
+                try:
+                    yield proc.pid
+                finally:
+                    _kill_tree(proc.pid, cgroup)
+                    await proc.wait()
+                    if cgroup is not None:
+                        cgroup.remove()
+
 
 class BwrapSandbox(PlainSandbox):
     """bubblewrap isolation (see the module docstring)."""
+
+    def with_network(self) -> BwrapSandbox:
+        return BwrapSandbox(
+            self.read_only, allow_network=True, use_cgroup=self.use_cgroup, bwrap=self.bwrap
+        )
 
     name = "bwrap"
 
@@ -209,10 +246,10 @@ HIDDEN = (Path("/home"), Path("/root"))
 
 
 def toolchain_dirs(hidden: list[Path]) -> list[Path]:
-    """Folders under hidden home directories that commands still need, read-only:
-    tool roots holding a PATH entry (``~/.pyenv``, ``~/.cargo``; only ``~/.local/bin``
-    itself from ``~/.local``) and this Python's installation. ``~/.ssh`` and other
-    secrets stay hidden."""
+    """Folders under hidden directories that commands still need, read-only: the tool
+    root holding each PATH entry (``~/.pyenv``, ``~/.cargo``; only ``~/.local/bin``
+    itself from ``~/.local``; a virtual environment under ``/tmp``) and this Python's
+    installation. ``~/.ssh`` and other secrets stay hidden."""
     import sys
 
     wanted: set[Path] = set()
@@ -220,16 +257,22 @@ def toolchain_dirs(hidden: list[Path]) -> list[Path]:
     candidates += [Path(sys.prefix), Path(sys.base_prefix)]
     for candidate in candidates:
         for path in {candidate, candidate.resolve()}:
-            for home in hidden:
-                if home not in path.parents or not path.exists():
-                    continue
-                parts = path.relative_to(home).parts
-                depth = 2 if home == Path("/home") else 1  # /home/<user>/<tool>
-                if len(parts) <= depth - 1:
-                    continue
-                tool_root = home.joinpath(*parts[:depth])
-                wanted.add(path if tool_root.name in (".local", ".config") else tool_root)
+            for top in (*hidden, Path("/tmp")):
+                if top in path.parents and path.exists():
+                    wanted.add(_tool_root(top, path))
     return sorted(wanted)
+
+
+def _tool_root(top: Path, path: Path) -> Path:
+    if top == Path("/tmp"):
+        venv = next((p for p in (path, *path.parents) if (p / "pyvenv.cfg").exists()), None)
+        return venv or path
+    parts = path.relative_to(top).parts
+    depth = 2 if top == Path("/home") else 1  # /home/<user>/<tool>, /root/<tool>
+    if len(parts) < depth:
+        return path
+    root = top.joinpath(*parts[:depth])
+    return path if root.name in (".local", ".config") else root
 
 
 def make_sandbox(
@@ -278,6 +321,7 @@ async def _execute(
         _kill_tree(proc.pid, cgroup)
         raise
     finally:
+        _kill_tree(proc.pid, cgroup)  # nothing a command started outlives it
         if cgroup is not None:
             cgroup.remove()
     return CommandResult(

@@ -1,0 +1,59 @@
+"""``tether verify``: run the gates now and print a readiness report."""
+
+from __future__ import annotations
+
+import typer
+
+from tether.cli.console import note, out
+
+
+def verify(
+    tier: str = typer.Option("all", "--tier", help="step, task or all."),
+    changed_since: str = typer.Option(
+        "HEAD", "--changed-since", metavar="REV", help="Check the changes since this commit."
+    ),
+) -> None:
+    """Run VERIFY.md's gates on the current changes; exit 0 only if every gate passed."""
+    import asyncio
+    import os
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from tether.errors import UsageError
+    from tether.verification import load_gates, verify_now
+    from tether.workspace import Workspace
+
+    if tier not in ("step", "task", "all"):
+        raise UsageError(f"unknown tier {tier!r}", hint="use step, task or all")
+    workspace = Workspace.open(need_repo=True)
+    config = workspace.config.config
+    if any(g.kind == "review" for g in load_gates(workspace.root, config)):
+        note("review gates are skipped by `tether verify` (they need a task and a model)")
+    tiers = ["step", "task"] if tier == "all" else [tier]
+    evidence = workspace.state_dir / "sessions" / workspace.session_id / "gates"
+    results = asyncio.run(
+        verify_now(workspace.root, config, workspace.log, evidence, tiers, since=changed_since)
+    )
+    table = Table(title="readiness", title_justify="left")
+    for column in ("tier", "gate", "status", "seconds", "summary", "full output"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    colors = {"pass": "green", "skip": "dim"}
+    for r in results:
+        color = colors.get(r.status, "red")
+        where = r.evidence or r.log_path
+        shown = os.path.relpath(where, workspace.root) if where else "-"
+        table.add_row(
+            r.tier,
+            escape(r.gate),
+            f"[{color}]{r.status}[/]",
+            f"{r.seconds:.2f}",
+            escape(r.summary),
+            escape(shown),
+        )
+    out().print(table)
+    failing = [r for r in results if not r.ok]
+    if failing:
+        out().print(f"[bold red]not ready[/]: {len(failing)} of {len(results)} gate(s) failed")
+        raise typer.Exit(1)
+    out().print(f"[bold green]ready[/]: {len(results)} gate(s) passed or had nothing to check")

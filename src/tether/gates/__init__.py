@@ -1,0 +1,1 @@
+"""VERIFY.md gates: parallel, sandboxed, incremental, with evidence."""

@@ -1,0 +1,115 @@
+"""Gate results, their condensed output, and the feedback a failing gate sends back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tether.guard.sandbox import CommandResult, clip_tail
+
+OK_STATUSES = ("pass", "skip")
+PYTEST_SUMMARY = re.compile(
+    r"(\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected)"
+    r"(?:, \d+ \w+)*) in ([\d.]+)s"
+)
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """A tier's outcome as the executor loop sees it."""
+
+    passed: bool
+    feedback: str = ""
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    gate: str
+    tier: str
+    kind: str
+    status: str  # pass | fail | skip | error | timeout
+    seconds: float
+    summary: str
+    details: str = ""
+    log_path: str = ""
+    evidence: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in OK_STATUSES
+
+    def event(self) -> dict[str, Any]:
+        return {
+            "tier": self.tier,
+            "gate": self.gate,
+            "status": self.status,
+            "seconds": round(self.seconds, 3),
+            "summary": self.summary,
+            "log": self.log_path,
+            "evidence": self.evidence,
+        }
+
+
+def condense(command: str, result: CommandResult) -> tuple[str, str]:
+    """A one-line summary and the lines that matter (for pytest: failing test ids and
+    assertion lines, not 400 lines of noise)."""
+    text = result.stdout + ("\n" + result.stderr if result.stderr.strip() else "")
+    if "pytest" in command:
+        return _condense_pytest(text, result.exit_code)
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if result.exit_code == 0:
+        return (lines[-1][:160] if lines else "ok"), ""
+    first = next((ln for ln in lines if re.search(r":\d+(:\d+)?:", ln)), lines[-1] if lines else "")
+    return first[:160] or f"exit code {result.exit_code}", clip_tail(text, 30, 3000)
+
+
+def _condense_pytest(text: str, exit_code: int) -> tuple[str, str]:
+    lines = text.splitlines()
+    summary_match = None
+    for line in reversed(lines):
+        summary_match = PYTEST_SUMMARY.search(line)
+        if summary_match:
+            break
+    summary = (
+        summary_match.group(0)
+        if summary_match
+        else ("no tests were collected" if exit_code == 5 else f"exit code {exit_code}")
+    )
+    if exit_code == 0:
+        return summary, ""
+    failed = [ln for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
+    asserts: list[str] = []
+    for line in lines:
+        if len(asserts) >= 24:
+            break
+        if line.startswith("E ") or re.match(r"^[\w/.\-]+\.py:\d+: \w+", line):
+            asserts.append(line)
+    details = "\n".join([*failed[:20], *asserts])
+    return summary, details or clip_tail(text, 30, 3000)
+
+
+def pytest_counts(text: str) -> tuple[int, float] | None:
+    """(tests run, seconds) from a pytest summary line, for learning test speed."""
+    for line in reversed(text.splitlines()):
+        match = PYTEST_SUMMARY.search(line)
+        if match:
+            counts = re.findall(r"(\d+) (passed|failed|errors?)", match.group(1))
+            return sum(int(n) for n, _ in counts), float(match.group(2))
+    return None
+
+
+def feedback(results: list[GateResult], tier: str) -> str:
+    """What the executor reads when gates fail."""
+    failing = [r for r in results if not r.ok]
+    if not failing:
+        return ""
+    head = "Step gates failed after your change" if tier == "step" else "Task gates failed"
+    blocks = [f"{head}:"]
+    for result in failing:
+        blocks.append(f"✗ {result.gate} ({result.status}, {result.seconds:.1f}s): {result.summary}")
+        if result.details:
+            blocks.append(result.details)
+    blocks.append("Fix these before calling done.")
+    return "\n".join(blocks)

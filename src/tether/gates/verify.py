@@ -1,0 +1,56 @@
+"""The loop's gates seam, backed by VERIFY.md: step tier after a step that changed
+files, task tier (plus the task's ``accept:`` commands) before a task counts as done."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tether.gates.results import GateResult, GateVerdict, feedback
+from tether.gates.runner import GateRunner
+from tether.vcs.diff import unified_diff
+from tether.vcs.git import Git
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+@dataclass
+class VerifyGates:
+    runner: GateRunner
+    git: Git
+    contract: str = ""
+
+    async def step(self, changed: list[str], before: str, after: str) -> GateVerdict:
+        ranges = changed_lines(self.git.run("diff", "-U0", "--no-color", before, after))
+        results = await self.runner.run("step", changed, line_ranges=ranges)
+        return verdict(results, "step")
+
+    async def task(self, changed: list[str], base: str, final: str) -> GateVerdict:
+        diff = unified_diff(self.git, base, final)
+        results = await self.runner.run("task", changed, diff=diff, contract=self.contract)
+        return verdict(results, "task")
+
+
+def verdict(results: list[GateResult], tier: str) -> GateVerdict:
+    return GateVerdict(
+        passed=all(r.ok for r in results),
+        feedback=feedback(results, tier),
+        evidence=[r.event() for r in results],
+    )
+
+
+def changed_lines(diff: str) -> dict[str, list[tuple[int, int]]]:
+    """New-side line ranges per file from a ``git diff -U0``."""
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    current: str | None = None
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            target = line[4:]
+            current = target[2:] if target.startswith("b/") else None
+            continue
+        match = _HUNK.match(line)
+        if match and current is not None:
+            start = int(match.group(1))
+            count = int(match.group(2)) if match.group(2) is not None else 1
+            ranges.setdefault(current, []).append((start, start + max(count, 1) - 1))
+    return ranges

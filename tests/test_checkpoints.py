@@ -79,7 +79,7 @@ def test_undo_takes_back_a_committed_task(repo: Path) -> None:
     (repo / "wip.txt").write_text("user's work\n")
     before = tree_files(repo)
     head = git_out(repo, "rev-parse", "HEAD").strip()
-    start = cps.record("pre-task", cps.snapshot_tree(), session="s", task="t")
+    start = cps.record("task-start", cps.snapshot_tree(), session="s", task="t")
     (repo / "feature.py").write_text("x = 1\n")
     sha = commit_paths(Git(repo), ["feature.py"], "tether: t")
     cps.record(

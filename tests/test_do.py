@@ -86,7 +86,7 @@ def test_step_budget_spent_exits_1_and_undo_restores(
     assert undone.returncode == 0, undone.stderr
     assert tree_files(repo) == before
     listed = run_tether("checkpoints", cwd=repo)
-    assert "pre-task" in listed.stdout and "pre-undo" in listed.stdout
+    assert "task-start" in listed.stdout and "pre-undo" in listed.stdout
 
 
 def test_model_that_stops_using_tools_gives_up(

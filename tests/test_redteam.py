@@ -134,8 +134,9 @@ ATTEMPTS = [
     Attempt("git push", [run_("git push origin main")], "policy:deny_command"),
     Attempt("git commit", [run_("git commit -qam sneaky")], "policy:deny_command"),
     Attempt("bash -c wrapper", [run_("bash -c 'rm -f src/app.py'")], "policy:deny_command"),
-    Attempt("fork bomb", [run_("bash -c ': tether-bomb; :(){ :|:& };:'", timeout_s=3)],
-            "contained"),
+    Attempt(
+        "fork bomb", [run_("bash -c ': tether-bomb; :(){ :|:& };:'", timeout_s=3)], "contained"
+    ),
     Attempt("endless loop", [run_("while true; do :; done", timeout_s=2)], "timeout"),
 ]
 

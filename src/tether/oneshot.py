@@ -14,7 +14,7 @@ from tether.guard.contract import Contract
 from tether.models.registry import build_model
 from tether.review import ModelReviewer
 from tether.session import RunOptions, TaskEnvironment, run_task, work_tree_lock
-from tether.verification import load_gates
+from tether.verification import load_gates, memory_paths
 from tether.workspace import Workspace
 
 T = TypeVar("T")
@@ -49,6 +49,12 @@ def contract_for(workspace: Workspace, options: DoOptions) -> Contract:
         if options.allow_network is None
         else options.allow_network,
         deny_commands=tuple(guard.deny_commands),
+        ledger_files=memory_paths(
+            workspace.root, workspace.config.config, ("PLAN.md", "PROGRESS.md")
+        ),
+        rule_files=memory_paths(
+            workspace.root, workspace.config.config, ("VERIFY.md", "AGENTS.md")
+        ),
     )
 
 

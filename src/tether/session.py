@@ -82,7 +82,10 @@ def _replace(options: RunOptions, overrides: dict[str, object]) -> RunOptions:
 
 
 def sandbox_for(env: TaskEnvironment, task: Task) -> BwrapSandbox | PlainSandbox:
-    protected = [p for p in files.repo_files(env.root) if matches_any(task.contract.protect, p)]
+    contract = task.contract
+    protected = [p for p in files.repo_files(env.root) if matches_any(contract.protect, p)]
+    protected += list(contract.ledger_files)
+    protected += [p for p in contract.rule_files if not contract.rule_file_in_scope(p)]
     return make_sandbox(
         env.config.guard.sandbox, read_only=protected, allow_network=task.contract.allow_network
     )
@@ -128,7 +131,7 @@ async def run_task(
     executor = Executor(
         model=model,
         toolbox=Toolbox(env.root, policy, sandbox, env.config.guard.command_timeout_s),
-        checkpoints=ShadowCheckpoints(Git(env.root)),
+        checkpoints=ShadowCheckpoints(Git(env.root), task.contract.ledger_files),
         diff_contract=DiffContract(policy),
         log=env.log,
         session=env.session,

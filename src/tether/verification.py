@@ -21,6 +21,16 @@ def memory_file(root: Path, config: TetherConfig, name: str) -> Path:
     return (root / config.memory.dir / name).resolve()
 
 
+def memory_paths(root: Path, config: TetherConfig, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The repo-relative paths of some of the four files."""
+    out = []
+    base = root.resolve()
+    for name in names:
+        path = memory_file(root, config, name)
+        out.append(path.relative_to(base).as_posix() if path.is_relative_to(base) else name)
+    return tuple(out)
+
+
 def load_gates(root: Path, config: TetherConfig) -> list[GateSpec]:
     path = memory_file(root, config, "VERIFY.md")
     if not path.is_file():

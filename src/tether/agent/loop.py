@@ -44,6 +44,7 @@ class Task:
     max_steps: int = 30
     task_id: str = ""
     model: str | None = None
+    base_checkpoint: str | None = None
 
 
 class Gates(Protocol):
@@ -80,6 +81,10 @@ class _State:
     pending: asyncio.Task[Any] | None = None
     last_feedback: str = ""
     mark: float = field(default_factory=time.perf_counter)
+    context_started: float = field(default_factory=time.perf_counter)
+    context_first_used: int | None = None
+    history_mark: int = 0
+    last_text: str = ""
 
 
 class Executor:
@@ -133,6 +138,9 @@ class Executor:
         usage = completion.usage
         state.tokens.add(usage.input_tokens, usage.cached_tokens, usage.output_tokens)
         prompt.add_reply(completion)
+        state.history_mark = len(prompt.history)
+        if completion.content.strip():
+            state.last_text = completion.content.strip()
         outcomes = await self._run_tools(completion, prompt, number)
         tools_s = sum(o.seconds for o in outcomes)
         guard_started = time.perf_counter()
@@ -164,7 +172,7 @@ class Executor:
         if feedback:
             state.last_feedback = "\n\n".join(feedback)
             prompt.add_feedback(state.last_feedback)
-        self._check_context(usage.input_tokens + usage.output_tokens, number)
+        self._check_context(prompt, completion, number, state)
 
     async def _run_tools(
         self, completion: Completion, prompt: TaskPrompt, number: int
@@ -289,13 +297,37 @@ class Executor:
             summary=summary,
         )
 
-    def _check_context(self, used: int, number: int) -> None:
+    def _check_context(
+        self, prompt: TaskPrompt, completion: Completion, number: int, state: _State
+    ) -> None:
+        """Tokens in the next request: the provider's count for this call plus an estimate
+        (4 characters a token) of what was appended since. Emits the growth rate and the
+        time left before the handoff threshold; raises HandoffNeeded past it."""
+        usage = completion.usage
+        added = sum(len(m.content) for m in prompt.history[state.history_mark :]) // 4
+        state.history_mark = len(prompt.history)
+        used = usage.input_tokens + usage.output_tokens + added
         window = self.settings.context_window
         limit = int(window * self.settings.handoff_at)
-        self.log.emit("context", step=number, used=used, window=window, limit=limit)
+        elapsed = max(time.perf_counter() - state.context_started, 1e-6)
+        if state.context_first_used is None:
+            state.context_first_used = usage.input_tokens
+        rate = max(0.0, (used - state.context_first_used) / elapsed)
+        eta = (limit - used) / rate if rate > 0 and used < limit else None
+        self.log.emit(
+            "context",
+            step=number,
+            used=used,
+            window=window,
+            limit=limit,
+            rate_tps=round(rate, 1),
+            eta_s=round(eta, 1) if eta is not None else None,
+        )
         if used >= limit:
             raise HandoffNeeded(
-                f"the context holds {used} tokens, over the handoff threshold of {limit}"
+                f"the context holds ~{used} tokens, over the handoff "
+                f"threshold of {limit} ({self.settings.handoff_at:.0%} of "
+                f"{window})"
             )
 
     def _emit_step(
@@ -333,11 +365,23 @@ class Executor:
     # --- begin and end ---------------------------------------------------------------
 
     def _begin(self, task: Task) -> _State:
+        """A new task attempt starts with a ``task-start`` checkpoint (its base, and a ref
+        keeping the user's state); a further context of the same attempt (after a handoff
+        or a resume) starts with ``context-start`` and keeps the attempt's base."""
         tree = self.checkpoints.snapshot_tree()
-        checkpoint = self.checkpoints.record(
-            "pre-task", tree, session=self.session, task=task.title
-        )
-        ref = self.checkpoints.keep_snapshot(self.session, checkpoint)
+        extra = {"task_id": task.task_id} if task.task_id else {}
+        if task.base_checkpoint:
+            base = self.checkpoints.get(task.base_checkpoint)
+            checkpoint = self.checkpoints.record(
+                "context-start", tree, session=self.session, task=task.title, extra=extra
+            )
+            base_tree, base_sha, ref = base.tree, base.sha, ""
+        else:
+            checkpoint = self.checkpoints.record(
+                "task-start", tree, session=self.session, task=task.title, extra=extra
+            )
+            base_tree, base_sha = tree, checkpoint.sha
+            ref = self.checkpoints.keep_snapshot(self.session, checkpoint)
         contract = task.contract
         self.log.emit(
             "task_start",
@@ -345,6 +389,7 @@ class Executor:
             title=task.title,
             session=self.session,
             checkpoint=checkpoint.sha,
+            base=base_sha,
             snapshot_ref=ref,
             contract={
                 "scope": list(contract.scope),
@@ -355,7 +400,7 @@ class Executor:
             model=task.model or self.model.info.model,
             max_steps=task.max_steps,
         )
-        return _State(base_tree=tree, good_tree=tree, base_checkpoint=checkpoint.sha)
+        return _State(base_tree=base_tree, good_tree=tree, base_checkpoint=base_sha)
 
     async def _end(self, task: Task, state: _State, ended: TaskEnded, started: float) -> TaskResult:
         if state.pending is not None:
@@ -388,8 +433,11 @@ class Executor:
             seconds=time.perf_counter() - started,
             gates=state.gates,
         )
-        if isinstance(ended, HandoffNeeded):
-            result.handoff = {"last_feedback": state.last_feedback}
+        result.handoff = {
+            "last_text": state.last_text,
+            "last_feedback": state.last_feedback,
+            "gates": state.gates[-6:],
+        }
         self.log.emit(
             "task_end",
             task=task.task_id,

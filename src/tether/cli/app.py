@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from tether.cli import do_cmd, fake_model_cmd, init_cmd, models_cmd, verify_cmd
+from tether.cli import do_cmd, fake_model_cmd, init_cmd, models_cmd, plan_cmd, verify_cmd
 from tether.errors import TetherError
 
 app = typer.Typer(
@@ -19,6 +19,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+app.command("plan")(plan_cmd.plan)
+app.command("run")(plan_cmd.run)
+app.command("status")(plan_cmd.status)
 app.command("do")(do_cmd.do)
 app.command("undo")(do_cmd.undo)
 app.command("checkpoints")(do_cmd.checkpoints)

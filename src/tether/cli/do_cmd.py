@@ -100,13 +100,24 @@ def undo(
 
     with work_tree_lock(workspace.root):
         result = run_undo(
-            ShadowCheckpoints(Git(workspace.root)), workspace.session_id, step=step, to=to
+            ShadowCheckpoints(Git(workspace.root), ledger_files(workspace)),
+            workspace.session_id,
+            step=step,
+            to=to,
         )
     what = f"{result.target.kind} checkpoint {result.target.sha[:10]}"
     out().print(f"restored {len(result.restored)} file(s) to the {what}")
     if result.uncommitted:
         out().print(f"moved the branch back over {result.uncommitted[:10]}")
     out().print(f"the state before this undo is saved: `tether undo --to {result.saved.sha[:10]}`")
+
+
+def ledger_files(workspace: object) -> tuple[str, ...]:
+    from tether.verification import memory_paths
+    from tether.workspace import Workspace
+
+    assert isinstance(workspace, Workspace)
+    return memory_paths(workspace.root, workspace.config.config, ("PLAN.md", "PROGRESS.md"))
 
 
 def checkpoints(
@@ -121,7 +132,7 @@ def checkpoints(
     from tether.workspace import Workspace
 
     workspace = Workspace.open(need_repo=True)
-    found = ShadowCheckpoints(Git(workspace.root)).history(limit=limit)
+    found = ShadowCheckpoints(Git(workspace.root), ledger_files(workspace)).history(limit=limit)
     if not found:
         out().print("no checkpoints yet")
         return

@@ -71,5 +71,15 @@ class ProgressPrinter:
             f"[dim]{event.get('seconds', 0):.2f}s {escape(str(event.get('summary') or ''))}[/]"
         )
 
+    def _on_context(self, event: dict[str, Any]) -> None:
+        used, limit = int(event.get("used") or 0), int(event.get("limit") or 1)
+        eta = event.get("eta_s")
+        left = f" · handoff in ~{eta:.0f}s" if isinstance(eta, (int, float)) else ""
+        self.console.print(
+            f"      [dim]context {used:,}/{int(event.get('window') or 0):,} tokens "
+            f"({used / limit:.0%} of the handoff threshold) · "
+            f"+{float(event.get('rate_tps') or 0):,.0f} tok/s{left}[/]"
+        )
+
     def _on_handoff(self, event: dict[str, Any]) -> None:
         self.console.print(f"  [magenta]handoff[/] {escape(str(event.get('reason')))}")

@@ -18,6 +18,12 @@ class Contract:
     allow_network: bool = False
     deny_commands: tuple[str, ...] = field(default_factory=lambda: tuple(DEFAULT_DENY))
     accept: tuple[str, ...] = ()
+    ledger_files: tuple[str, ...] = ("PLAN.md", "PROGRESS.md")
+    rule_files: tuple[str, ...] = ("VERIFY.md", "AGENTS.md")
+
+    def rule_file_in_scope(self, rel: str) -> bool:
+        """VERIFY.md and AGENTS.md change only when the scope names them literally."""
+        return rel in self.scope
 
     def describe(self) -> str:
         """The contract as the executor reads it in its prompt."""

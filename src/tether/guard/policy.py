@@ -100,6 +100,14 @@ class ActionPolicy:
         """Contract rules for changing ``rel`` (shared with the diff contract)."""
         if rel == CONFIG_FILE:
             return _violation("config_file", "tether.toml is the harness's configuration")
+        if rel in self.contract.ledger_files:
+            return _violation("state_file", f"{rel} is kept by tether itself")
+        if rel in self.contract.rule_files and not self.contract.rule_file_in_scope(rel):
+            return _violation(
+                "state_file",
+                f"{rel} holds this repository's rules and gates; "
+                "only a task whose scope names it may change it",
+            )
         if matches_any(self.contract.protect, rel):
             return _violation("protected", f"{rel!r} is protected by this task's contract")
         if self.contract.scope and not matches_any(self.contract.scope, rel):

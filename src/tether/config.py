@@ -124,6 +124,7 @@ class ResolvedRole:
     name: str
     config: RoleConfig | None
     source: str
+    fallback: bool = False
 
     @property
     def configured(self) -> bool:
@@ -189,14 +190,25 @@ class LoadedConfig:
     def require(self, name: str) -> ResolvedRole:
         """A role ready to call: configured and with its key set, else exit 2."""
         role = self.role(name)
-        if role.config is None:
+        if role.config is None or (role.fallback and not local_model_available()):
             raise UsageError(
-                f"the {name} role has no model configured",
+                f"the {name} role has no model configured (and the embedded local model "
+                "is not installed)",
                 hint=f"run `tether init` and edit [{name}] in tether.toml, "
                 f"or set TETHER_{name.upper()}_MODEL and TETHER_{name.upper()}_BASE_URL",
             )
         role.api_key()
         return role
+
+
+def local_model_available() -> bool:
+    """llama-cpp-python and the default GGUF are installed (checked without importing)."""
+    from tether.models.local import local_available
+
+    return local_available()
+
+
+FALLBACK = RoleConfig(provider="local", context_window=8192, max_output_tokens=1024)
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -311,6 +323,13 @@ def _resolve_role(name: str, config: TetherConfig, path: Path | None) -> Resolve
         if value:
             overrides[key] = value
     if not overrides:
+        if role is None:
+            return ResolvedRole(
+                name=name,
+                config=FALLBACK,
+                fallback=True,
+                source=f"fallback (no [{name}] in tether.toml)",
+            )
         return ResolvedRole(name=name, config=role, source=source)
     provider = overrides.get("provider")
     if provider is not None and provider not in PROVIDERS:

@@ -126,9 +126,11 @@ async def run_plan(
         return report
     with work_tree_lock(ws.root):
         runner = _PlanRunner(ws, max_steps)
+        known = {t.id for t in load_plan(ws).tasks}
         try:
             while True:
-                task = _pick(load_plan(ws), task_id)
+                # follow-ups made during this run wait for the next one (and for a human)
+                task = _pick(load_plan(ws), task_id, known)
                 if task is None:
                     break
                 status, reason = await runner.attempt(task)
@@ -143,7 +145,7 @@ async def run_plan(
     return report
 
 
-def _pick(plan: Plan, task_id: str | None) -> PlanTask | None:
+def _pick(plan: Plan, task_id: str | None, known: set[str] | None = None) -> PlanTask | None:
     if task_id is not None:
         task = plan.get(task_id)
         if task is None:
@@ -155,8 +157,9 @@ def _pick(plan: Plan, task_id: str | None) -> PlanTask | None:
                 f"{task_id} is already done", hint="to run it again, set its box to [ ] in PLAN.md"
             )
         return task
-    return next((t for t in plan.tasks if t.status == "in_progress"), None) or next(
-        (t for t in plan.tasks if t.status == "open"), None
+    tasks = [t for t in plan.tasks if known is None or t.id in known]
+    return next((t for t in tasks if t.status == "in_progress"), None) or next(
+        (t for t in tasks if t.status == "open"), None
     )
 
 
@@ -338,6 +341,8 @@ class _PlanRunner:
             accept=list(plan_task.accept),
             notes=notes,
         )
+        if plan_task.max_steps:
+            follow.items.append(("max-steps", str(plan_task.max_steps)))
         plan.insert_after(plan_task.id, follow)
         save_plan(self.ws, plan)
         self.ws.log.emit("follow_up", task=plan_task.id, new=new_id)

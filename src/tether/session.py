@@ -127,6 +127,7 @@ async def run_task(
         commit=env.config.run.commit if options.commit is None else options.commit,
         context_window=options.context_window,
         handoff_at=options.handoff_at,
+        guide_small_model=model.info.provider == "local",
     )
     executor = Executor(
         model=model,

@@ -33,11 +33,14 @@ def collect(ws: Workspace, plan: Plan, look_back: int = 20) -> Status:
         events = list(read_events(last / "events.jsonl"))
         ends = [e for e in events if e.get("type") == "task_end"]
         calls = sum(1 for e in events if e.get("type") == "model_call")
-        ended = ", ".join(f"{e.get('task') or e.get('title')}: {e.get('status')}"
-                          for e in ends[-3:])
+        ended = ", ".join(
+            f"{e.get('task') or e.get('title')}: {e.get('status')}" for e in ends[-3:]
+        )
         status.last_session_summary = (
-            f"{len(ends)} task(s) ended ({ended}), {calls} model call(s)" if ends
-            else f"{calls} model call(s), no task ended")
+            f"{len(ends)} task(s) ended ({ended}), {calls} model call(s)"
+            if ends
+            else f"{calls} model call(s), no task ended"
+        )
     for folder in reversed(found[-look_back:]):
         for event in read_events(folder / "events.jsonl"):
             if event.get("type") == "model_call":

@@ -37,6 +37,13 @@ class EventLog:
         self._file: IO[str] | None = path.open("a", encoding="utf-8")
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
 
+    def note_once(self, key: str, text: str) -> None:
+        """A ``note`` event the user should see once per session (e.g. a fallback)."""
+        noted: set[str] = self.__dict__.setdefault("_noted", set())
+        if key not in noted:
+            noted.add(key)
+            self.emit("note", text=text)
+
     def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None:
         """Call ``listener`` with every event after it is written (progress displays)."""
         self._listeners.append(listener)

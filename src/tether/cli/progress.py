@@ -21,6 +21,9 @@ class ProgressPrinter:
         if handler is not None:
             handler(event)
 
+    def _on_note(self, event: dict[str, Any]) -> None:
+        self.console.print(f"[yellow]note:[/] {escape(str(event.get('text')))}")
+
     def _on_sandbox(self, event: dict[str, Any]) -> None:
         if event.get("kind") == "none" and not self._sandbox_noted:
             self._sandbox_noted = True
@@ -76,9 +79,8 @@ class ProgressPrinter:
         eta = event.get("eta_s")
         left = f" · handoff in ~{eta:.0f}s" if isinstance(eta, (int, float)) else ""
         self.console.print(
-            f"      [dim]context {used:,}/{int(event.get('window') or 0):,} tokens "
-            f"({used / limit:.0%} of the handoff threshold) · "
-            f"+{float(event.get('rate_tps') or 0):,.0f} tok/s{left}[/]"
+            f"      [dim]context {used:,} of {limit:,} tokens before handoff "
+            f"({used / limit:.0%}) · +{float(event.get('rate_tps') or 0):,.0f} tok/s{left}[/]"
         )
 
     def _on_handoff(self, event: dict[str, Any]) -> None:

@@ -50,11 +50,9 @@ def _anthropic(role: ResolvedRole, info: ModelInfo) -> Model:
 
 
 def _local(role: ResolvedRole, info: ModelInfo) -> Model:
-    raise UsageError(
-        f"the {role.name} role asks for the embedded local model, which this build lacks",
-        where=role.source,
-        hint="configure a remote or OpenAI-compatible local server (`tether init`)",
-    )
+    from tether.models.local import load_local_model
+
+    return load_local_model(role, info)
 
 
 PROVIDERS: dict[str, ModelFactory] = {
@@ -76,7 +74,7 @@ def _policy(cfg: RoleConfig) -> RetryPolicy:
 
 def model_info(role: ResolvedRole) -> ModelInfo:
     cfg = _cfg(role)
-    name = cfg.model or ("smollm2-135m" if cfg.provider == "local" else "")
+    name = cfg.model or (_local_name(cfg) if cfg.provider == "local" else "")
     if not name:
         raise UsageError(
             f"the {role.name} role has no model name",
@@ -90,6 +88,12 @@ def model_info(role: ResolvedRole) -> ModelInfo:
         host=role.host,
         context_window=cfg.context_window,
     )
+
+
+def _local_name(cfg: RoleConfig) -> str:
+    from pathlib import Path
+
+    return Path(cfg.model_path).stem if cfg.model_path else "SmolLM2-135M-Instruct"
 
 
 def check_loopback(role: ResolvedRole) -> None:
@@ -122,8 +126,16 @@ def build_model(role: ResolvedRole, log: EventLog | None = None) -> Model:
     """The model for ``role``, recording each call in ``log``."""
     info = model_info(role)
     check_loopback(role)
+    log = log or NullLog()
+    if role.fallback:
+        log.note_once(
+            f"fallback:{role.name}",
+            f"no model configured for the {role.name}; using the embedded "
+            "SmolLM2-135M — fine for the demo, too small for real work; see "
+            "`tether init`",
+        )
     factory = PROVIDERS[info.provider]
-    return ObservedModel(factory(role, info), log or NullLog())
+    return ObservedModel(factory(role, info), log)
 
 
 class ObservedModel:

@@ -54,6 +54,12 @@ class ModelRequest:
     stream: bool = True
     prefix_messages: int = 0
     model: str | None = None
+    # Hints for constrained decoding (the embedded model uses them; hosted ones ignore
+    # them): the tools this turn may call, and the existing files a `path` may name.
+    allowed_tools: tuple[str, ...] | None = None
+    path_choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # per file, the exact lines an edit_file `search` may be (each occurs once)
+    search_choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,14 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     state: ServerState
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up mid-reply (a killed run, a timeout) is not an error."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

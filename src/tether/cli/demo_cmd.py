@@ -1,0 +1,62 @@
+"""``tether demo``: the whole workflow on a sample project, offline, on the CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tether.cli.console import out
+
+
+def demo(
+    keep: bool = typer.Option(False, "--keep", help="Keep the sample project afterwards."),
+    model_path: str | None = typer.Option(None, "--model-path", help="Use another GGUF model."),
+    variants: int = typer.Option(
+        0, "--variants", min=0, max=16, help="Also run N variants of the last task."
+    ),
+    directory: Path | None = typer.Option(None, "--dir", help="Where to create the project."),
+) -> None:
+    """Run tether's workflow on a sample project with the embedded model (no key, no network)."""
+    from rich.markup import escape
+
+    from tether.cli.progress import ProgressPrinter
+    from tether.demo.run import DemoOptions, cleanup, prepare, run_demo
+    from tether.oneshot import run_cancellable
+
+    options = DemoOptions(keep=keep, model_path=model_path, variants=variants, directory=directory)
+    root = prepare(options)
+    console = out()
+    console.print(f"[bold]tether demo[/] — a sample project in {escape(str(root))}")
+    console.print(
+        "  three settings with a failing test each, a VERIFY.md (gates) and a "
+        'prepared PLAN.md.\n  Planning needs a capable model (`tether plan "GOAL"` '
+        "with a planner in tether.toml),\n  so the demo brings its own plan; the "
+        "embedded SmolLM2-135M executes it on the CPU.\n"
+    )
+    summary = run_cancellable(lambda: run_demo(root, ProgressPrinter(console)))
+    console.print("\n[bold]results[/]")
+    for task_id, status, reason in summary.report.results:
+        color = {"done": "green"}.get(status, "red")
+        console.print(f"  [{color}]{task_id} {status}[/] {escape(reason)}")
+    gates = ", ".join(f"{n} {status}" for status, n in sorted(summary.gates.items()))
+    console.print(
+        f"  gates: {gates or 'none ran'} — a task only counts as done with passing "
+        "gate evidence (PROGRESS.md)"
+    )
+    console.print(
+        f"[bold]model[/]: {summary.calls} calls · {summary.output_tps:,.0f} output "
+        f"tokens/s · TTFT {summary.cold_ttft_s:.2f}s cold, {summary.warm_ttft_s:.3f}s "
+        f"with the prefix reused · {summary.cached_share:.0%} of prompt tokens "
+        "served from the KV cache"
+    )
+    if keep:
+        console.print(
+            f"kept the project: {escape(str(root))} (PLAN.md, PROGRESS.md, "
+            "`git log`, `tether status`)"
+        )
+    else:
+        cleanup(root)
+        console.print("removed the sample project (use --keep to look around)")
+    if summary.report.interrupted:
+        raise typer.Exit(130)

@@ -1,0 +1,1 @@
+"""`tether demo`: tether's real workflow on a sample project with the embedded model."""

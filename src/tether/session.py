@@ -63,6 +63,7 @@ class RunOptions:
     commit: bool | None = None
     handoff: str = ""
     system: str = EXECUTOR_SYSTEM
+    brief: str = ""
 
     @classmethod
     def from_role(cls, cfg: RoleConfig, **overrides: object) -> RunOptions:
@@ -147,6 +148,7 @@ async def run_task(
         agents_md=env.agents_md,
         handoff=options.handoff,
         system=options.system,
+        brief=options.brief,
     )
     return await executor.run(task, prompt)
 

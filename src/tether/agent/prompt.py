@@ -45,6 +45,7 @@ class TaskPrompt:
         agents_md: str | None = None,
         handoff: str = "",
         system: str = EXECUTOR_SYSTEM,
+        brief: str = "",
     ) -> TaskPrompt:
         prefix: list[Message] = []
         if agents_md and agents_md.strip():
@@ -56,7 +57,9 @@ class TaskPrompt:
         if handoff.strip():
             body.append(f"# Handoff from earlier work on this task\n{handoff.strip()}")
         prefix.append(Message("user", "\n\n".join(body)))
-        return cls(system=system, tools=tools, prefix=tuple(prefix))
+        # a variant's brief comes after the prefix, so all variants share the prefix
+        history = [Message("user", f"Variant brief: {brief}")] if brief.strip() else []
+        return cls(system=system, tools=tools, prefix=tuple(prefix), history=history)
 
     def request(
         self, max_output_tokens: int, temperature: float | None, model: str | None = None

@@ -14,6 +14,7 @@ from tether.cli import (
     init_cmd,
     models_cmd,
     plan_cmd,
+    variants_cmd,
     verify_cmd,
 )
 from tether.errors import TetherError
@@ -27,6 +28,10 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+app.command("variants")(variants_cmd.variants)
+app.command("runs")(variants_cmd.runs)
+app.command("pick")(variants_cmd.pick)
+app.command("serve")(variants_cmd.serve)
 app.command("demo")(demo_cmd.demo)
 app.command("plan")(plan_cmd.plan)
 app.command("run")(plan_cmd.run)

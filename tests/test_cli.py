@@ -10,7 +10,23 @@ import pytest
 
 from tests.conftest import run_tether
 
-COMMANDS = ["init", "models", "fake-model"]
+COMMANDS = [
+    "init",
+    "models",
+    "fake-model",
+    "do",
+    "undo",
+    "checkpoints",
+    "verify",
+    "plan",
+    "run",
+    "status",
+    "variants",
+    "runs",
+    "pick",
+    "serve",
+    "demo",
+]
 
 
 def test_top_level_help_lists_commands(tmp_path: Path) -> None:

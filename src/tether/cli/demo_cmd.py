@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from tether.cli.console import out
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tether.demo.run import DemoSummary
 
 
 def demo(
@@ -42,6 +48,23 @@ def demo(
             lambda k: ProgressPrinter(console, prefix=f"[variant {k}] ", brief=True),
         )
     )
+    report(console, summary)
+    if keep:
+        console.print(
+            f"kept the project: {escape(str(root))} (PLAN.md, PROGRESS.md, "
+            "`git log`, `tether status`)"
+        )
+    else:
+        cleanup(root)
+        console.print("removed the sample project (use --keep to look around)")
+    if summary.report.interrupted:
+        raise typer.Exit(130)
+
+
+def report(console: Console, summary: DemoSummary) -> None:
+    """What the demo did: each task, the variants, the gates, the model's speed."""
+    from rich.markup import escape
+
     console.print("\n[bold]results[/]")
     for task_id, status, reason in summary.report.results:
         color = {"done": "green"}.get(status, "red")
@@ -69,13 +92,3 @@ def demo(
         f"with the prefix reused · {summary.cached_share:.0%} of prompt tokens "
         "served from the KV cache"
     )
-    if keep:
-        console.print(
-            f"kept the project: {escape(str(root))} (PLAN.md, PROGRESS.md, "
-            "`git log`, `tether status`)"
-        )
-    else:
-        cleanup(root)
-        console.print("removed the sample project (use --keep to look around)")
-    if summary.report.interrupted:
-        raise typer.Exit(130)

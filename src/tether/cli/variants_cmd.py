@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from tether.cli.console import out
+
+if TYPE_CHECKING:
+    from tether.variants.store import RunRecord
 
 
 def variants(
@@ -28,7 +32,6 @@ def variants(
     if list_only or target is None:
         runs(clean=False)
         return
-    from rich.markup import escape
 
     from tether.cli.progress import ProgressPrinter
     from tether.oneshot import DoOptions, run_cancellable
@@ -60,16 +63,7 @@ def variants(
             ws, plan, lambda k: ProgressPrinter(console, prefix=f"[{k}] ", brief=True)
         )
     )
-    gallery = write_gallery(ws.root, record)
-    for v in sorted(record.variants, key=lambda v: -v.score):
-        mark = "[green]✓[/]" if v.metrics.get("gates") == 1 else "[red]✗[/]"
-        console.print(
-            f"  {mark} variant {v.k}{' · ' + escape(v.style) if v.style else ''}: "
-            f"score {v.score} · {v.metrics.get('diff_lines', 0)} lines · "
-            f"{escape(v.reason)}"
-        )
-    console.print(f"gallery: {gallery}")
-    console.print(f"pick one: `tether pick {record.id} K` (or `tether serve` and click)")
+    show(record, write_gallery(ws.root, record))
 
 
 def runs(clean: bool = typer.Option(False, "--clean", help="Remove the runs' worktrees.")) -> None:
@@ -147,3 +141,19 @@ def serve(port: int = typer.Option(8766, "--port", help="Port on 127.0.0.1 (0: a
         out().print("stopped")
     finally:
         server.server_close()
+
+
+def show(record: RunRecord, gallery: Path) -> None:
+    """The variants, best first, and where to look and pick."""
+    from rich.markup import escape
+
+    console = out()
+    for v in sorted(record.variants, key=lambda v: -v.score):
+        mark = "[green]✓[/]" if v.metrics.get("gates") == 1 else "[red]✗[/]"
+        console.print(
+            f"  {mark} variant {v.k}{' · ' + escape(v.style) if v.style else ''}: "
+            f"score {v.score} · {v.metrics.get('diff_lines', 0)} lines · "
+            f"{escape(v.reason)}"
+        )
+    console.print(f"gallery: {gallery}")
+    console.print(f"pick one: `tether pick {record.id} K` (or `tether serve` and click)")

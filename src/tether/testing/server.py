@@ -12,10 +12,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tether.localhttp import LoopbackHandler
 from tether.testing import wire
 from tether.testing.faults import FaultPlan, PrefixCache
 from tether.testing.script import Script, ScriptedCall, Turn
@@ -70,16 +71,9 @@ class _HTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     protocol_version = "HTTP/1.1"
     server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
 
     # --- routing ---------------------------------------------------------------------
 
@@ -195,12 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         self, status: int, payload: Any, *, cut: bool = False, headers: dict[str, str] | None = None
     ) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
+        self.send_head(status, "application/json", len(data), headers)
         if cut:
             self.wfile.write(data[: len(data) // 2])
             self._drop_connection()

@@ -182,6 +182,16 @@ async def _one_variant(
     variant.diff = unified_diff(git, record.base_tree, result.final_tree)
     variant.violations = _violations(runs_dir(ws.root) / record.id / str(variant.k))
     variant.screenshot = _screenshot(ws.root, record.id, variant)
+    await _score(env, plan, variant, record.weights, reviewer)
+
+
+async def _score(
+    env: TaskEnvironment,
+    plan: VariantPlan,
+    variant: VariantRecord,
+    weights: dict[str, float],
+    reviewer: Reviewer | None,
+) -> None:
     lint = await _lint(env, plan.task, variant.changed)
     review = (
         await reviewer.review(plan.task.contract.describe(), variant.diff)
@@ -191,7 +201,7 @@ async def _one_variant(
     variant.metrics = rubric.metrics(
         variant.status, variant.gates, variant.changed, variant.diff, lint, review
     )
-    variant.score = rubric.score(variant.metrics, record.weights)
+    variant.score = rubric.score(variant.metrics, weights)
 
 
 async def _lint(env: TaskEnvironment, task: Task, changed: list[str]) -> int | None:

@@ -6,12 +6,12 @@ import asyncio
 import html
 import json
 import re
-import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from tether.errors import TetherError
+from tether.localhttp import LoopbackHandler
 from tether.variants.pick import pick
 from tether.variants.store import list_runs, runs_dir
 from tether.workspace import Workspace
@@ -34,15 +34,8 @@ class GalleryServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     server: GalleryServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
 
     def do_GET(self) -> None:
         parts = [p for p in self.path.split("?")[0].split("/") if p]
@@ -100,8 +93,4 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, "application/json", json.dumps(payload).encode())
 
     def _send(self, status: int, kind: str, data: bytes) -> None:
-        self.send_response(status)
-        self.send_header("content-type", kind)
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_body(status, kind, data)

@@ -28,11 +28,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-app.command("variants")(variants_cmd.variants)
-app.command("runs")(variants_cmd.runs)
-app.command("pick")(variants_cmd.pick)
-app.command("serve")(variants_cmd.serve)
 app.command("demo")(demo_cmd.demo)
+app.command("init")(init_cmd.init)
+app.command("models")(models_cmd.models)
 app.command("plan")(plan_cmd.plan)
 app.command("run")(plan_cmd.run)
 app.command("status")(plan_cmd.status)
@@ -40,8 +38,10 @@ app.command("do")(do_cmd.do)
 app.command("undo")(do_cmd.undo)
 app.command("checkpoints")(do_cmd.checkpoints)
 app.command("verify")(verify_cmd.verify)
-app.command("init")(init_cmd.init)
-app.command("models")(models_cmd.models)
+app.command("variants")(variants_cmd.variants)
+app.command("runs")(variants_cmd.runs)
+app.command("pick")(variants_cmd.pick)
+app.command("serve")(variants_cmd.serve)
 app.command("fake-model")(fake_model_cmd.fake_model)
 
 

@@ -29,8 +29,10 @@ def do(
     role: str = typer.Option("executor", "--role", help="Model role to use."),
     commit: bool = typer.Option(True, "--commit/--no-commit", help="Commit the task on success."),
 ) -> None:
-    """Carry out one bounded task under a contract. Exit 0 done, 1 not done, 2 bad input,
-    130 interrupted."""
+    """Carry out one bounded task under a contract (exit 0 done, 1 not, 2 bad input, 130).
+
+    Example: tether do "Add a --json flag to list" --scope 'src/app/**' --max-diff 80
+    """
     from tether.cli.progress import ProgressPrinter
     from tether.oneshot import DoOptions, do_task, run_cancellable
     from tether.workspace import Workspace
@@ -88,8 +90,7 @@ def undo(
         None, "--to", help="Restore this checkpoint (see `tether checkpoints`)."
     ),
 ) -> None:
-    """Restore the work tree to before the last task (or step). Nothing is lost: the
-    current state is saved as a checkpoint first."""
+    """Restore the tree to before the last task (or --step); the current state is saved first."""
     from tether.vcs.checkpoints import ShadowCheckpoints
     from tether.vcs.git import Git
     from tether.vcs.undo import undo as run_undo

@@ -41,8 +41,7 @@ def run(
     keep_going: bool = typer.Option(False, "--keep-going", help="Go on after a failed task."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Steps per context."),
 ) -> None:
-    """Run PLAN.md tasks: the next open one, the one named, or --all. Resumes an
-    interrupted task first."""
+    """Run PLAN.md tasks: the next open one (an interrupted one first), one by id, or --all."""
     from rich.markup import escape
 
     from tether.cli.progress import ProgressPrinter

@@ -132,3 +132,25 @@ def test_init_examples_are_valid_when_uncommented(repo: Path) -> None:
     assert config.executor is not None and config.executor.base_url
     assert config.planner is not None and config.planner.provider == "anthropic"
     assert config.reviewer is not None and "11434" in (config.reviewer.base_url or "")
+
+
+@pytest.mark.parametrize(
+    ("role", "command"),
+    [
+        ("executor", ["do", "anything"]),
+        ("planner", ["plan", "a goal"]),
+        ("executor", ["run", "--all"]),
+        ("executor", ["variants", "anything", "-n", "2"]),
+    ],
+)
+def test_every_command_needing_a_role_names_the_missing_key(
+    repo: Path, role: str, command: list[str]
+) -> None:
+    (repo / "tether.toml").write_text(
+        f'[{role}]\nmodel = "m"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        'api_key_env = "TETHER_TEST_MISSING_KEY"\n'
+    )
+    (repo / "PLAN.md").write_text("- [ ] T1: something\n  - max-diff: 5\n")
+    result = run_tether(*command, cwd=repo)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "$TETHER_TEST_MISSING_KEY is not set" in " ".join(result.stderr.split())

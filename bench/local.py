@@ -64,8 +64,13 @@ def ttft(calls: int = 6) -> tuple[float, float, int]:
     path = default_model_path()
     assert path is not None, "the embedded model is not installed"
     engine = engine_for(path, 8192)
-    prompt = TaskPrompt.for_task(TASKS[0][0], TASKS[0][0], Contract(scope=(TASKS[0][1],)),
-                                 EXECUTOR_TOOLS, agents_md="Keep the tests green.")
+    prompt = TaskPrompt.for_task(
+        TASKS[0][0],
+        TASKS[0][0],
+        Contract(scope=(TASKS[0][1],)),
+        EXECUTOR_TOOLS,
+        agents_md="Keep the tests green.",
+    )
     turns, prefix_turns = chat_messages(prompt.request(256, 0.2))
     prefix = engine.tokens(engine.render(turns[:prefix_turns], generation=False))
 

@@ -52,6 +52,6 @@ def test_demo_runs_offline_and_leaves_gate_evidence(tmp_path: Path) -> None:
     assert "results" in text and "served from the KV cache" in text
     entries = parse_progress((project / "PROGRESS.md").read_text())
     assert {e.task_id for e in entries} >= {"T1", "T2", "T3"}
+    assert any(e.fields["gates"] != "none ran" for e in entries), "gates ran and left evidence"
     done = [e for e in entries if e.status == "done"]
     assert all(" pass " in e.fields["gates"] for e in done), "done needs passing evidence"
-    assert all("gates" in e.fields for e in entries)

@@ -13,7 +13,7 @@ import pytest
 from tether.config import ResolvedRole, RoleConfig
 from tether.errors import ModelError
 from tether.models.registry import build_model
-from tether.models.types import Completion, Message, ModelRequest, ToolCall, ToolSpec
+from tether.models.types import Completion, Message, ModelRequest, ToolSpec
 from tether.telemetry import EventLog, read_events
 from tether.testing.server import ScriptedServer
 
@@ -269,8 +269,3 @@ def test_loopback_guard_refuses_remote_urls() -> None:
     official = RoleConfig(provider="anthropic", model="m", api_key_env="HOME")
     with pytest.raises(ModelError):
         build_model(ResolvedRole(name="planner", config=official, source="test"))
-
-
-def test_tool_call_type_roundtrip() -> None:
-    call_ = ToolCall(id="1", name="done", arguments="{}")
-    assert Message(role="assistant", tool_calls=(call_,)).tool_calls[0].name == "done"

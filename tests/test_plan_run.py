@@ -114,6 +114,15 @@ def test_plan_then_run_all(repo: Path, scripted: Callable[..., ScriptedServer]) 
     assert [e["status"] for e in accepts] == ["pass"]
     status = run_tether("status", cwd=repo)
     assert "3 done" in status.stdout and "executor" in status.stdout
+    undone = run_tether("undo", cwd=repo)
+    assert undone.returncode == 0 and "T3 is open again" in undone.stdout
+    assert [t.status for t in parse_plan((repo / "PLAN.md").read_text()).tasks] == [
+        "done",
+        "done",
+        "open",
+    ]
+    assert git_out(repo, "log", "-1", "--format=%s").strip() == "tether: Add mul()"
+    assert "def div" not in (repo / "calc.py").read_text()
 
 
 def test_a_failing_task_gets_a_follow_up(
@@ -167,7 +176,7 @@ def test_planner_answers_that_break_the_rules_are_re_asked(
     assert result.returncode == 0, result.stdout + result.stderr
     second = server.requests[1]["body"]["messages"]
     report = second[-1]["content"]
-    assert "'../outside.py' is outside the repository" in report
+    assert "'../outside.py' leaves the repository" in report
     assert "'max_diff' must be a positive integer" in report
     assert "'accept' must not be empty" in report
     assert "submit_plan tool call" in server.requests[2]["body"]["messages"][-1]["content"]

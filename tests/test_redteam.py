@@ -6,7 +6,6 @@ byte-identical afterwards, the index included."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -260,4 +259,3 @@ def _processes_with(marker: str) -> list[int]:
 
 def test_attempt_count() -> None:
     assert len(ATTEMPTS) >= 25
-    assert shutil.which("git")

@@ -136,8 +136,10 @@ def test_fault_spec_parsing() -> None:
     for spec in ("teapot:0.1", "429:x", "429:2", "429:0.6,500:0.6", "429"):
         with pytest.raises(UsageError):
             FaultPlan.parse(spec)
-    same = [FaultPlan.parse("500:0.5", seed=7).draw() for _ in range(1)]
-    assert same == [FaultPlan.parse("500:0.5", seed=7).draw()]
+    first, again = FaultPlan.parse("500:0.5", seed=7), FaultPlan.parse("500:0.5", seed=7)
+    draws = [first.draw() for _ in range(40)]
+    assert draws == [again.draw() for _ in range(40)], "the same seed injects the same faults"
+    assert 5 < draws.count("500") < 35 and first.injected["500"] == draws.count("500")
 
 
 def test_common_prefix() -> None:

@@ -11,10 +11,11 @@ from typing import TypeVar
 from tether.agent.loop import Task
 from tether.agent.outcomes import TaskResult
 from tether.guard.contract import Contract
+from tether.memory.locations import ledger_files, rule_files
 from tether.models.registry import build_model
 from tether.review import ModelReviewer
 from tether.session import RunOptions, TaskEnvironment, run_task, work_tree_lock
-from tether.verification import load_gates, memory_paths
+from tether.verification import load_gates
 from tether.workspace import Workspace
 
 T = TypeVar("T")
@@ -49,12 +50,8 @@ def contract_for(workspace: Workspace, options: DoOptions) -> Contract:
         if options.allow_network is None
         else options.allow_network,
         deny_commands=tuple(guard.deny_commands),
-        ledger_files=memory_paths(
-            workspace.root, workspace.config.config, ("PLAN.md", "PROGRESS.md")
-        ),
-        rule_files=memory_paths(
-            workspace.root, workspace.config.config, ("VERIFY.md", "AGENTS.md")
-        ),
+        ledger_files=ledger_files(workspace.root, workspace.config.config),
+        rule_files=rule_files(workspace.root, workspace.config.config),
     )
 
 

@@ -4,7 +4,7 @@ resumes from the files alone."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,13 +12,13 @@ from tether.agent.loop import Task
 from tether.agent.outcomes import TaskResult
 from tether.errors import UsageError
 from tether.fsutil import atomic_write
-from tether.guard.contract import Contract
 from tether.memory import progress_md
+from tether.memory.locations import ledger_files, memory_file
 from tether.memory.plan_md import Plan, PlanTask, parse_plan, task_from_contract
 from tether.memory.progress_md import LedgerEntry, ModelUse
 from tether.models.registry import build_model
 from tether.models.types import Model
-from tether.oneshot import read_agents_md, reviewer_for
+from tether.oneshot import DoOptions, contract_for, read_agents_md, reviewer_for
 from tether.planner.planner import make_plan, planner_prompt
 from tether.planner.repomap import repo_map
 from tether.review import ModelReviewer
@@ -26,7 +26,6 @@ from tether.session import RunOptions, TaskEnvironment, run_task, work_tree_lock
 from tether.tools.files import repo_files
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
-from tether.verification import memory_file, memory_paths
 from tether.workspace import Workspace
 
 MAX_CONTEXTS = 6
@@ -101,6 +100,41 @@ async def plan_goal(ws: Workspace, goal: str) -> list[PlanTask]:
     return tasks
 
 
+def reopen(ws: Workspace, task_id: str) -> bool:
+    """Set a task's box back to [ ] (after its work was undone); False if nothing to do."""
+    plan = load_plan(ws)
+    task = plan.get(task_id)
+    if task is None or task.status == "open":
+        return False
+    task.status = "open"
+    save_plan(ws, plan)
+    return True
+
+
+def task_from_plan(
+    ws: Workspace, planned: PlanTask, max_steps: int | None = None, base: str | None = None
+) -> Task:
+    """A PLAN.md task as the executor runs it: its contract over the guard's defaults."""
+    guard = ws.config.config.guard
+    contract = replace(
+        contract_for(ws, DoOptions(instruction=planned.title)),
+        scope=planned.scope,
+        protect=planned.protect,
+        max_diff=planned.max_diff or guard.max_diff,
+        accept=planned.accept,
+    )
+    notes = f"\n\nNotes: {planned.notes}" if planned.notes else ""
+    return Task(
+        title=planned.title,
+        instruction=planned.title + notes,
+        contract=contract,
+        max_steps=max_steps or planned.max_steps or guard.max_steps,
+        task_id=planned.id,
+        model=planned.model,
+        base_checkpoint=base,
+    )
+
+
 # --- run -----------------------------------------------------------------------------
 
 
@@ -172,7 +206,7 @@ class _PlanRunner:
         self.role = ws.config.require("executor")
         self.model: Model = build_model(self.role, ws.log)
         self.reviewer: ModelReviewer | None = reviewer_for(ws)
-        self.checkpoints = ShadowCheckpoints(Git(ws.root), _ledger_files(ws))
+        self.checkpoints = ShadowCheckpoints(Git(ws.root), ledger_files(ws.root, ws.config.config))
 
     async def close(self) -> None:
         await self.model.aclose()
@@ -228,31 +262,7 @@ class _PlanRunner:
         return status, result.reason
 
     def _task(self, plan_task: PlanTask, base: str | None) -> Task:
-        guard = self.ws.config.config.guard
-        contract = Contract(
-            scope=plan_task.scope,
-            protect=plan_task.protect,
-            ledger_files=_ledger_files(self.ws),
-            rule_files=memory_paths(
-                self.ws.root, self.ws.config.config, ("VERIFY.md", "AGENTS.md")
-            ),
-            max_diff=plan_task.max_diff or guard.max_diff,
-            allow_delete=guard.allow_delete,
-            allow_network=guard.allow_network,
-            deny_commands=tuple(guard.deny_commands),
-            accept=plan_task.accept,
-        )
-        steps = self.max_steps or plan_task.max_steps or guard.max_steps
-        instruction = plan_task.title + (f"\n\nNotes: {plan_task.notes}" if plan_task.notes else "")
-        return Task(
-            title=plan_task.title,
-            instruction=instruction,
-            contract=contract,
-            max_steps=steps,
-            task_id=plan_task.id,
-            model=plan_task.model,
-            base_checkpoint=base,
-        )
+        return task_from_plan(self.ws, plan_task, self.max_steps, base)
 
     def _env(self) -> TaskEnvironment:
         return TaskEnvironment(
@@ -346,10 +356,6 @@ class _PlanRunner:
         plan.insert_after(plan_task.id, follow)
         save_plan(self.ws, plan)
         self.ws.log.emit("follow_up", task=plan_task.id, new=new_id)
-
-
-def _ledger_files(ws: Workspace) -> tuple[str, ...]:
-    return memory_paths(ws.root, ws.config.config, ("PLAN.md", "PROGRESS.md"))
 
 
 def _ledger(ws: Workspace) -> list[progress_md.ParsedEntry]:

@@ -7,7 +7,7 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tether.agent.loop import Executor, LoopSettings, Task
@@ -29,6 +29,7 @@ from tether.tools.toolbox import Toolbox
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
 from tether.verification import accept_gates, gate_runner, load_gates
+from tether.workspace import state_dir
 
 UNSANDBOXED = (
     "commands run unsandboxed (install bubblewrap for OS isolation); the action "
@@ -73,13 +74,7 @@ class RunOptions:
             max_output_tokens=cfg.max_output_tokens,
             temperature=cfg.temperature,
         )
-        return _replace(base, overrides)
-
-
-def _replace(options: RunOptions, overrides: dict[str, object]) -> RunOptions:
-    from dataclasses import replace
-
-    return replace(options, **overrides)  # type: ignore[arg-type]
+        return replace(base, **overrides)  # type: ignore[arg-type]
 
 
 def sandbox_for(env: TaskEnvironment, task: Task) -> BwrapSandbox | PlainSandbox:
@@ -156,12 +151,7 @@ async def run_task(
 @contextmanager
 def work_tree_lock(root: Path) -> Iterator[None]:
     """One tether task at a time per work tree (released by the OS if tether dies)."""
-    state = root / ".tether"
-    state.mkdir(exist_ok=True)
-    ignore = state / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n", encoding="utf-8")
-    fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(state_dir(root) / "lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -11,24 +11,10 @@ from tether.gates.results import GateResult
 from tether.gates.runner import GateRunner
 from tether.gates.verify import changed_lines
 from tether.guard.sandbox import BwrapSandbox, PlainSandbox, make_sandbox
+from tether.memory.locations import memory_file
 from tether.memory.verify_md import GateSpec, parse_verify
 from tether.telemetry import EventLog
 from tether.vcs.git import Git
-
-
-def memory_file(root: Path, config: TetherConfig, name: str) -> Path:
-    """Where one of the four files lives (``[memory] dir``, repository root by default)."""
-    return (root / config.memory.dir / name).resolve()
-
-
-def memory_paths(root: Path, config: TetherConfig, names: tuple[str, ...]) -> tuple[str, ...]:
-    """The repo-relative paths of some of the four files."""
-    out = []
-    base = root.resolve()
-    for name in names:
-        path = memory_file(root, config, name)
-        out.append(path.relative_to(base).as_posix() if path.is_relative_to(base) else name)
-    return tuple(out)
 
 
 def load_gates(root: Path, config: TetherConfig) -> list[GateSpec]:

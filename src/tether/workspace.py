@@ -30,6 +30,17 @@ def git_root(start: Path) -> Path | None:
     return Path(out.stdout.strip())
 
 
+def state_dir(root: Path) -> Path:
+    """``root/.tether``, created with a ``.gitignore`` of ``*`` so it stays out of
+    ``git status`` without touching the user's own .gitignore."""
+    folder = root / STATE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n", encoding="utf-8")
+    return folder
+
+
 @dataclass
 class Workspace:
     """A directory tether works in, with its configuration and session log."""
@@ -63,15 +74,8 @@ class Workspace:
     @property
     def log(self) -> EventLog:
         if self._log is None:
-            self._log = EventLog.for_session(self.state_dir, self.session_id)
-            self._ignore_state_dir()
+            self._log = EventLog.for_session(state_dir(self.root), self.session_id)
         return self._log
-
-    def _ignore_state_dir(self) -> None:
-        """Keep ``.tether/`` out of ``git status`` without touching the user's .gitignore."""
-        ignore = self.state_dir / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n", encoding="utf-8")
 
     def close(self) -> None:
         if self._log is not None:

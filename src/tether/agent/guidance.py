@@ -20,13 +20,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from tether.guard.globs import is_glob
 from tether.guard.policy import ActionPolicy
 from tether.models.types import ModelRequest
 from tether.tools.files import repo_files
 
 EARLY_STEPS = 6
 MAX_CHOICES = 300
-GLOB_CHARS = set("*?[")
 
 
 def guide(
@@ -44,7 +44,7 @@ def guide(
     creatable = [
         s
         for s in scope
-        if not GLOB_CHARS & set(s) and not (root / s).exists() and policy.path_rule(s) is None
+        if not is_glob(s) and not (root / s).exists() and policy.path_rule(s) is None
     ]
     early = not changed and step <= EARLY_STEPS
     barred = {"done", "run", "list_files", "search"} if early else set()
@@ -52,7 +52,7 @@ def guide(
         barred.add("read_file")
     if not policy.contract.allow_delete:
         barred.add("delete_file")
-    if scope and not creatable and all(not GLOB_CHARS & set(s) for s in scope):
+    if scope and not creatable and all(not is_glob(s) for s in scope):
         barred.add("create_file")
     choices = {
         "read_file": files,

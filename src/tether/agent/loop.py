@@ -77,6 +77,7 @@ class _State:
     good_tree: str
     base_checkpoint: str
     prev_tree: str = ""
+    good_changes: dict[str, tuple[str, str]] = field(default_factory=dict)
     tokens: Tokens = field(default_factory=Tokens)
     violation_streak: int = 0
     silent_streak: int = 0
@@ -157,14 +158,13 @@ class Executor:
         changed, diff_violations = await self._diff_contract(number, task, outcomes, state)
         violations += diff_violations
         guard_s = time.perf_counter() - guard_started
-        feedback = self._violation_feedback(violations, state)
-        feedback += self._silence_feedback(completion, state)
         gates_started = time.perf_counter()
+        gate_feedback: list[str] = []
         if changed and not violations and self.gates is not None:
             verdict = await self.gates.step(changed, state.prev_tree, state.good_tree)
             state.gates.extend(verdict.evidence)
             if not verdict.passed:
-                feedback.append(verdict.feedback)
+                gate_feedback.append(verdict.feedback)
         done = next((o.done for o in outcomes if o.done is not None), None)
         gates_s = time.perf_counter() - gates_started
         self._emit_step(
@@ -176,6 +176,9 @@ class Executor:
             {"model_s": model_s, "tools_s": tools_s, "guard_s": guard_s, "gates_s": gates_s},
             state,
         )
+        # after the step's event, so a step that ends the task is still on record
+        feedback = self._violation_feedback(violations, state)
+        feedback += self._silence_feedback(completion, state) + gate_feedback
         if done is not None and not violations:
             feedback += await self._try_finish(task, done, state)
         if feedback:
@@ -242,8 +245,14 @@ class Executor:
             restored = self.checkpoints.restore(state.good_tree)
             self.log.emit("rollback", step=number, to_tree=state.good_tree, paths=restored)
             return [], violations
-        step_changes = [c.path for c in tree_changes(self.git, state.good_tree, tree)]
-        state.prev_tree, state.good_tree = state.good_tree, tree
+        # this step's own changes, from the two diffs against the base (no third diff)
+        now = {c.path: (c.mode, c.blob) for c in changes}
+        step_changes = sorted(
+            p
+            for p in now.keys() | state.good_changes.keys()
+            if now.get(p) != state.good_changes.get(p)
+        )
+        state.prev_tree, state.good_tree, state.good_changes = state.good_tree, tree, now
         await self._await_pending(state)
         state.pending = asyncio.ensure_future(
             asyncio.to_thread(

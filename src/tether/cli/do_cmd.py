@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from tether.cli.console import out
+
+if TYPE_CHECKING:
+    from tether.workspace import Workspace
 
 EXIT_CODES = {"done": 0, "interrupted": 130}
 
@@ -91,14 +96,14 @@ def undo(
     ),
 ) -> None:
     """Restore the tree to before the last task (or --step); the current state is saved first."""
+    from tether.plan_run import reopen
+    from tether.session import work_tree_lock
     from tether.vcs.checkpoints import ShadowCheckpoints
     from tether.vcs.git import Git
     from tether.vcs.undo import undo as run_undo
     from tether.workspace import Workspace
 
     workspace = Workspace.open(need_repo=True)
-    from tether.session import work_tree_lock
-
     with work_tree_lock(workspace.root):
         result = run_undo(
             ShadowCheckpoints(Git(workspace.root), ledger_files(workspace)),
@@ -106,6 +111,9 @@ def undo(
             step=step,
             to=to,
         )
+        task_id = result.target.fields.get("task_id") if not step and not to else None
+        if task_id and reopen(workspace, task_id):
+            out().print(f"{task_id} is open again in PLAN.md")
     what = f"{result.target.kind} checkpoint {result.target.sha[:10]}"
     out().print(f"restored {len(result.restored)} file(s) to the {what}")
     if result.uncommitted:
@@ -113,12 +121,10 @@ def undo(
     out().print(f"the state before this undo is saved: `tether undo --to {result.saved.sha[:10]}`")
 
 
-def ledger_files(workspace: object) -> tuple[str, ...]:
-    from tether.verification import memory_paths
-    from tether.workspace import Workspace
+def ledger_files(workspace: Workspace) -> tuple[str, ...]:
+    from tether.memory.locations import ledger_files as located
 
-    assert isinstance(workspace, Workspace)
-    return memory_paths(workspace.root, workspace.config.config, ("PLAN.md", "PROGRESS.md"))
+    return located(workspace.root, workspace.config.config)
 
 
 def checkpoints(

@@ -12,6 +12,11 @@ import re
 from functools import lru_cache
 
 
+def is_glob(text: str) -> bool:
+    """True if ``text`` has glob characters (else it names one path literally)."""
+    return any(char in text for char in "*?[")
+
+
 @lru_cache(maxsize=1024)
 def _compile(glob: str) -> re.Pattern[str]:
     glob = glob.strip()

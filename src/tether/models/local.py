@@ -358,10 +358,11 @@ class LocalModel:
         calls: tuple[ToolCall, ...] = ()
         content = answer.text
         if tools:
-            parsed = parse_tool_answer(answer.text)
-            name, arguments = parsed if parsed else ("", answer.text)
-            if parsed is None:  # cut off by max_tokens: the tools layer reports bad JSON
-                name = _guess_name(answer.text)
+            # an answer cut off by max_tokens goes on as is: the tools layer reports the JSON
+            name, arguments = parse_tool_answer(answer.text) or (
+                _guess_name(answer.text),
+                answer.text,
+            )
             calls = (ToolCall(id=f"local_{self._calls}", name=name, arguments=arguments),)
             self._raw[calls[0].id] = answer.text
             content = ""

@@ -4,17 +4,16 @@ most twice with the errors."""
 from __future__ import annotations
 
 import json
-import os
-import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tether.errors import TetherError
-from tether.guard.globs import matches_any
+from tether.guard.contract import Contract
+from tether.guard.globs import is_glob, matches_any
+from tether.guard.policy import ActionPolicy
 from tether.models.types import Message, Model, ModelRequest, ToolCall, ToolSpec
 
-GLOB_CHARS = set("*?[")
 MAX_ASKS = 3
 
 SUBMIT_PLAN = ToolSpec(
@@ -183,19 +182,14 @@ def _strings(value: Any, label: str, errors: list[str], required: bool) -> list[
 
 
 def _path_problem(path: str, root: Path, files: list[str]) -> str | None:
-    if os.path.isabs(path) or path.startswith("~"):
-        return f"{path!r} is an absolute path; use paths relative to the repository root"
-    norm = posixpath.normpath(path)
-    if norm == ".." or norm.startswith("../"):
-        return f"{path!r} is outside the repository"
-    if norm.split("/")[0] in (".git", ".tether"):
-        return f"{path!r} is inside {norm.split('/')[0]}/, which tasks may not change"
-    if (
-        GLOB_CHARS & set(path)
-        and not matches_any([path], "")
-        and not any(matches_any([path], f) for f in files)
-    ):
-        prefix = norm.split("*")[0].split("?")[0].split("[")[0].rstrip("/")
+    """Why a scope/protect entry is unusable (the same path rules the guard applies),
+    or None. A glob must match a file or start in an existing folder."""
+    rel, violation = ActionPolicy(root, Contract()).relative(path)
+    if violation is not None:
+        return violation.detail
+    assert rel is not None
+    if is_glob(rel) and not any(matches_any([rel], f) for f in files):
+        prefix = rel.split("*")[0].split("?")[0].split("[")[0].rstrip("/")
         if prefix and not (root / prefix).exists():
             return f"{path!r} matches no file and no existing folder"
     return None

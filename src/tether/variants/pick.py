@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from tether.errors import UsageError
 from tether.gates.results import GateResult
 from tether.guard.sandbox import make_sandbox
+from tether.memory.locations import ledger_files
 from tether.oneshot import reviewer_for
 from tether.session import work_tree_lock
 from tether.telemetry import EventLog
@@ -19,7 +20,7 @@ from tether.variants.worktrees import remove_worktrees
 from tether.vcs.branch import commit_paths
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
-from tether.verification import accept_gates, gate_runner, load_gates, memory_paths
+from tether.verification import accept_gates, gate_runner, load_gates
 from tether.workspace import Workspace
 
 
@@ -61,9 +62,7 @@ async def pick(
     config = ws.config.config
     with work_tree_lock(ws.root):
         git = Git(ws.root)
-        checkpoints = ShadowCheckpoints(
-            git, memory_paths(ws.root, config, ("PLAN.md", "PROGRESS.md"))
-        )
+        checkpoints = ShadowCheckpoints(git, ledger_files(ws.root, config))
         checkpoints.record(
             "pre-pick",
             checkpoints.snapshot_tree(),

@@ -3,39 +3,27 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from tether.agent.loop import Task
+from tether.errors import UsageError
 from tether.oneshot import DoOptions, contract_for, title_of
-from tether.plan_run import load_plan
-from tether.verification import memory_paths
+from tether.plan_run import load_plan, task_from_plan
 from tether.workspace import Workspace
 
 TASK_ID = re.compile(r"^T\d+(?:\.\d+)*$")
 
 
 def task_for(ws: Workspace, target: str, options: DoOptions) -> Task:
-    guard = ws.config.config.guard
+    """``T3`` is that PLAN.md task; anything else is an instruction."""
     if TASK_ID.match(target.strip()):
         planned = load_plan(ws).get(target.strip())
-        if planned is not None:
-            contract = replace(
-                contract_for(ws, options),
-                scope=planned.scope,
-                protect=planned.protect,
-                max_diff=planned.max_diff or guard.max_diff,
-                accept=planned.accept,
-                ledger_files=memory_paths(ws.root, ws.config.config, ("PLAN.md", "PROGRESS.md")),
+        if planned is None:
+            raise UsageError(
+                f"there is no task {target.strip()} in PLAN.md",
+                hint="`tether status` lists the tasks; or give an instruction",
             )
-            notes = f"\n\nNotes: {planned.notes}" if planned.notes else ""
-            return Task(
-                title=planned.title,
-                instruction=planned.title + notes,
-                contract=contract,
-                task_id=planned.id,
-                model=planned.model,
-                max_steps=options.max_steps or planned.max_steps or guard.max_steps,
-            )
+        return task_from_plan(ws, planned, options.max_steps)
+    guard = ws.config.config.guard
     return Task(
         title=title_of(target),
         instruction=target,

@@ -62,37 +62,21 @@ def load_weights(path: Path | None) -> dict[str, float]:
 
 
 def metrics(
-    status: str,
-    gates: list[dict[str, Any]],
-    changed: list[str],
-    diff: str,
-    lint: int | None,
-    review: ReviewVerdict | None,
+    status: str, changed: list[str], diff: str, lint: int | None, review: ReviewVerdict | None
 ) -> dict[str, Any]:
-    task_gates = [g for g in gates if g.get("tier") == "task"]
-    passed = (
-        status == "done"
-        and all(g.get("status") in ("pass", "skip") for g in task_gates[-_last_round(task_gates) :])
-        if task_gates
-        else status == "done"
-    )
+    """A variant's metrics. ``gates`` is 1 exactly when the task ended done: the loop only
+    declares done once the task gates have passed."""
     lines = sum(
         1 for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))
     )
     return {
-        "gates": 1 if passed else 0,
+        "gates": 1 if status == "done" else 0,
         "diff_lines": lines,
         "files": len(changed),
         "new_deps": sum(1 for path in changed if DEPENDENCY_FILES.search(path)),
         "lint": lint,
         "review": None if review is None else review_score(review),
     }
-
-
-def _last_round(task_gates: list[dict[str, Any]]) -> int:
-    """How many gate events the final task-tier round produced (the tier's size)."""
-    names = [g.get("gate") for g in task_gates]
-    return len(set(names)) or 1
 
 
 def review_score(review: ReviewVerdict) -> float:

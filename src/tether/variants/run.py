@@ -198,9 +198,7 @@ async def _score(
         if reviewer is not None and variant.diff.strip()
         else None
     )
-    variant.metrics = rubric.metrics(
-        variant.status, variant.gates, variant.changed, variant.diff, lint, review
-    )
+    variant.metrics = rubric.metrics(variant.status, variant.changed, variant.diff, lint, review)
     variant.score = rubric.score(variant.metrics, weights)
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tether.fsutil import atomic_symlink, atomic_write, remove_empty_parents
+from tether.vcs.diff import tree_changes
 from tether.vcs.git import TETHER_IDENTITY, Git
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -81,8 +82,8 @@ class ShadowCheckpoints:
             parent = self.git.rev(self.ref)
             args = ["commit-tree", tree, "-m", message] + (["-p", parent] if parent else [])
             sha = self.git.run(*args, env=TETHER_IDENTITY).strip()
-            self.git.run("update-ref", self.ref, sha, parent or "0" * 40, check=False)
-            if self.git.rev(self.ref) == sha:
+            # compare-and-swap: fails if another process moved the chain meanwhile
+            if self.git.succeeds("update-ref", self.ref, sha, parent or "0" * 40):
                 return self._parse(sha, tree, parent, datetime.now(UTC), message)
         raise RuntimeError(f"could not update {self.ref}: it kept moving")
 
@@ -127,10 +128,14 @@ class ShadowCheckpoints:
         )
 
     def get(self, sha: str) -> Checkpoint:
-        for checkpoint in self.history(limit=100_000):
-            if checkpoint.sha.startswith(sha):
-                return checkpoint
-        raise KeyError(sha)
+        """One checkpoint by (a prefix of) its id; KeyError if it is not one of ours."""
+        full = self.git.rev(sha)
+        if full is None or not self.git.succeeds("merge-base", "--is-ancestor", full, self.ref):
+            raise KeyError(sha)
+        raw = self.git.run("log", "-1", "--format=%H%x1f%T%x1f%P%x1f%ct%x1f%B", full)
+        found, tree, parents, stamp, body = raw.rstrip("\n").split("\x1f", 4)
+        parent = parents.split()[0] if parents else None
+        return self._parse(found, tree, parent, datetime.fromtimestamp(int(stamp), UTC), body)
 
     def restore(self, target_tree: str) -> list[str]:
         """Make the work tree equal ``target_tree``; returns the paths it changed.
@@ -141,20 +146,13 @@ class ShadowCheckpoints:
         current = self.snapshot_tree()
         if current == target_tree:
             return []
-        raw = self.git.run_bytes("diff-tree", "-r", "-z", "--no-renames", current, target_tree)
-        entries: list[tuple[str, str, str, str]] = []
-        fields = raw.split(b"\0")
-        for meta, path_bytes in zip(fields[0::2], fields[1::2], strict=False):
-            if not meta:
-                continue
-            _, new_mode, _, new_sha, status = meta.decode().lstrip(":").split()
-            entries.append((os.fsdecode(path_bytes), status, new_mode, new_sha))
+        changes = tree_changes(self.git, current, target_tree)
         # deletions first: a directory may have to go before a file takes its name
-        entries.sort(key=lambda entry: entry[1] != "D")
-        for path, status, mode, sha in entries:
-            self._apply(path, status, mode, sha)
+        changes.sort(key=lambda change: change.status != "D")
+        for change in changes:
+            self._apply(change.path, change.status, change.mode, change.blob)
         self.snapshot_tree()
-        return [entry[0] for entry in entries]
+        return [change.path for change in changes]
 
     def _apply(self, path: str, status: str, mode: str, sha: str) -> None:
         target = self.git.root / path

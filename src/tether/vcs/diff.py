@@ -1,4 +1,5 @@
-"""What changed between two trees, from git itself."""
+"""What changed between two trees, from git itself: one ``diff-tree`` call gives each
+path's status, its new mode and blob, and its added/removed line counts."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass
 
 from tether.vcs.git import Git
 
+DELETED = "0" * 40
+
 
 @dataclass(frozen=True)
 class FileChange:
@@ -14,6 +17,8 @@ class FileChange:
     status: str  # A added, M modified, D deleted, T type changed
     added: int
     removed: int
+    mode: str = ""  # the new side's mode and blob (000000 / zeros when deleted)
+    blob: str = ""
 
     @property
     def lines(self) -> int:
@@ -24,28 +29,28 @@ def tree_changes(git: Git, base: str, tree: str) -> list[FileChange]:
     """Per-file changes from ``base`` to ``tree`` (binary files count as one line)."""
     if base == tree:
         return []
-    status_raw = git.run_bytes("diff-tree", "-r", "-z", "--no-renames", "--name-status", base, tree)
-    parts = status_raw.split(b"\0")
-    statuses = {
-        os.fsdecode(p): s.decode()[:1] for s, p in zip(parts[0::2], parts[1::2], strict=False) if s
-    }
-    numstat = git.run_bytes("diff-tree", "-r", "-z", "--no-renames", "--numstat", base, tree)
-    changes = []
-    for record in numstat.split(b"\0"):
-        if not record:
-            continue
-        added, removed, path_bytes = record.split(b"\t", 2)
-        path = os.fsdecode(path_bytes)
-        binary = added == b"-"
-        changes.append(
-            FileChange(
-                path=path,
-                status=statuses.get(path, "M"),
-                added=1 if binary else int(added),
-                removed=0 if binary else int(removed),
-            )
-        )
-    return changes
+    raw = git.run_bytes("diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat", base, tree)
+    fields = raw.split(b"\0")
+    entries: dict[str, tuple[str, str, str]] = {}
+    counts: dict[str, tuple[int, int]] = {}
+    index = 0
+    while index < len(fields):
+        field = fields[index]
+        if field.startswith(b":"):  # ":old new oldsha newsha status" then the path
+            _, mode, _, blob, status = field.decode().lstrip(":").split()
+            entries[os.fsdecode(fields[index + 1])] = (status[:1], mode, blob)
+            index += 2
+        elif field:  # "added\tremoved\tpath"
+            added, removed, path = field.split(b"\t", 2)
+            binary = added == b"-"
+            counts[os.fsdecode(path)] = (1, 0) if binary else (int(added), int(removed))
+            index += 1
+        else:
+            index += 1
+    return [
+        FileChange(path, status, *counts.get(path, (0, 0)), mode=mode, blob=blob)
+        for path, (status, mode, blob) in entries.items()
+    ]
 
 
 def unified_diff(git: Git, base: str, tree: str, context: int = 3) -> str:

@@ -74,16 +74,19 @@ class Git:
         path = Path(out)
         return path if path.is_absolute() else self.root / path
 
-    def is_ancestor(self, commit: str, of: str) -> bool:
-        return (
-            subprocess.run(
-                ["git", "merge-base", "--is-ancestor", commit, of],
-                cwd=self.root,
-                capture_output=True,
-                check=False,
-            ).returncode
-            == 0
+    def succeeds(self, *args: str) -> bool:
+        """Run git; True when it exits 0 (for commands that answer with their status)."""
+        done = subprocess.run(
+            ["git", *args],
+            cwd=self.root,
+            capture_output=True,
+            check=False,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
         )
+        return done.returncode == 0
+
+    def is_ancestor(self, commit: str, of: str) -> bool:
+        return self.succeeds("merge-base", "--is-ancestor", commit, of)
 
     def head(self) -> str | None:
         return self.rev("HEAD")

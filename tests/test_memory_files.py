@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tether.gates.results import GateResult
 from tether.memory.plan_md import PlanError, parse_plan, task_from_contract
 from tether.memory.progress_md import (
     LedgerEntry,
@@ -152,18 +153,10 @@ def entry(status: str, attempt: int = 1) -> LedgerEntry:
         steps=7,
         models=[ModelUse("fast-model", "openai", 12_345, 11_000, 678)],
         gates=[
-            {
-                "tier": "step",
-                "gate": "pytest -q -x {affected_tests}",
-                "status": "pass",
-                "seconds": 0.81,
-            },
-            {
-                "tier": "task",
-                "gate": "pytest -q",
-                "status": (status == "done" and "pass") or "fail",
-                "seconds": 2.14,
-            },
+            GateResult("pytest -q -x {affected_tests}", "step", "command", "pass", 0.81, ""),
+            GateResult(
+                "pytest -q", "task", "command", (status == "done" and "pass") or "fail", 2.14, ""
+            ),
         ],
         commit="0123456789abcdef" if status == "done" else "",
         files=["src/app/cli.py", "tests/test_cli.py"],

@@ -10,7 +10,7 @@ from tests.conftest import git, run_tether
 from tests.helpers import events, model_env, tool
 from tether.gates.selection import select_tests
 from tether.testing.server import ScriptedServer
-from tether.tools.files import repo_files
+from tether.vcs.files import repo_files
 
 PKG = {
     "pkg/__init__.py": "from pkg.geometry import area\nfrom pkg.page import render\n"

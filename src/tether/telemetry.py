@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from tether.layout import StateLayout
+
 
 def new_session_id() -> str:
     """Sortable, unique enough: ``20261130-084830-a1b2``."""
@@ -47,10 +49,6 @@ class EventLog:
     def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None:
         """Call ``listener`` with every event after it is written (progress displays)."""
         self._listeners.append(listener)
-
-    @classmethod
-    def for_session(cls, state_dir: Path, session_id: str) -> EventLog:
-        return cls(state_dir / "sessions" / session_id / "events.jsonl")
 
     def emit(self, type: str, **fields: Any) -> dict[str, Any]:
         """Append one event and flush it to the OS; returns the event."""
@@ -106,9 +104,9 @@ def read_events(path: Path) -> Iterator[dict[str, Any]]:
                 continue
 
 
-def sessions(state_dir: Path) -> list[Path]:
-    """Session directories, oldest first."""
-    root = state_dir / "sessions"
+def sessions(root: Path) -> list[Path]:
+    """Session directories of the work tree at ``root``, oldest first."""
+    root = StateLayout(root).sessions
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.is_dir())

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tether.config import LoadedConfig, load_config
 from tether.errors import UsageError
+from tether.layout import STATE_DIR, StateLayout
 from tether.telemetry import EventLog, new_session_id
 
-STATE_DIR = ".tether"
+__all__ = ["STATE_DIR", "StateLayout", "Workspace", "git_root", "state_dir", "work_tree_lock"]
 
 
 def git_root(start: Path) -> Path | None:
@@ -31,14 +36,26 @@ def git_root(start: Path) -> Path | None:
 
 
 def state_dir(root: Path) -> Path:
-    """``root/.tether``, created with a ``.gitignore`` of ``*`` so it stays out of
-    ``git status`` without touching the user's own .gitignore."""
-    folder = root / STATE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore = folder / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n", encoding="utf-8")
-    return folder
+    """``root/.tether``, created (see ``StateLayout.ensure``)."""
+    return StateLayout(root).ensure()
+
+
+@contextmanager
+def work_tree_lock(root: Path) -> Iterator[None]:
+    """One tether task at a time per work tree (released by the OS if tether dies)."""
+    state_dir(root)
+    fd = os.open(StateLayout(root).lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"another tether task is running in {root}",
+                hint="wait for it, or stop it (Ctrl-C); a killed run releases the lock",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -69,12 +86,22 @@ class Workspace:
 
     @property
     def state_dir(self) -> Path:
-        return self.root / STATE_DIR
+        return self.layout.state
+
+    @property
+    def layout(self) -> StateLayout:
+        return StateLayout(self.root)
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Where this session's gates keep their evidence."""
+        return self.layout.evidence(self.session_id)
 
     @property
     def log(self) -> EventLog:
         if self._log is None:
-            self._log = EventLog.for_session(state_dir(self.root), self.session_id)
+            state_dir(self.root)
+            self._log = EventLog(self.layout.events(self.session_id))
         return self._log
 
     def close(self) -> None:

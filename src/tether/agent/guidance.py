@@ -20,13 +20,29 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from tether.agent.prompt import WORKED_EXAMPLE
 from tether.guard.globs import is_glob
 from tether.guard.policy import ActionPolicy
 from tether.models.types import ModelRequest
-from tether.tools.files import repo_files
+from tether.vcs.files import repo_files
 
 EARLY_STEPS = 6
 MAX_CHOICES = 300
+
+
+class SmallModelGuide:
+    """The loop's request shaper for tiny local models (see the module docstring)."""
+
+    def __init__(self, policy: ActionPolicy, root: Path):
+        self.policy = policy
+        self.root = root
+
+    def shape(
+        self, request: ModelRequest, *, changed: bool, step: int, last_tool: str
+    ) -> ModelRequest:
+        return guide(
+            request, self.policy, self.root, changed=changed, step=step, last_tool=last_tool
+        )
 
 
 def guide(
@@ -54,24 +70,24 @@ def guide(
         barred.add("delete_file")
     if scope and not creatable and all(not is_glob(s) for s in scope):
         barred.add("create_file")
-    choices = {
+    paths = {
         "read_file": files,
         "edit_file": writable,
         "delete_file": writable,
         "create_file": creatable if creatable else [],
     }
-    paths = {
-        name: tuple(values)
-        for name, values in choices.items()
+    choices: dict[str, tuple[dict[str, tuple[str, ...]], ...]] = {
+        name: ({"path": tuple(values)},)
+        for name, values in paths.items()
         if values and len(values) <= MAX_CHOICES
     }
+    lines = unique_lines(root, writable)
+    if any(lines.values()):
+        choices["edit_file"] = tuple(
+            {"path": (path,), "search": once} for path, once in lines.items() if once
+        )
     allowed = tuple(t.name for t in request.tools if t.name not in barred)
-    return replace(
-        request,
-        allowed_tools=allowed,
-        path_choices=paths,
-        search_choices=unique_lines(root, writable),
-    )
+    return replace(request, allowed_tools=allowed, choices=choices, example=WORKED_EXAMPLE)
 
 
 def unique_lines(root: Path, paths: list[str], budget: int = 400) -> dict[str, tuple[str, ...]]:

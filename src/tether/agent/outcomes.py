@@ -1,15 +1,45 @@
-"""How a task ends. The loop leaves through these exceptions; each carries its reason."""
+"""How a task ends. The loop leaves through these exceptions; each carries its reason.
+The result a caller gets is typed all the way: a status, gate results, a handoff."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+
+from tether.gates.results import GateResult
+
+
+class TaskStatus(StrEnum):
+    """The one status vocabulary, from the loop to the ledger, the gallery and the exit
+    code. The values are what PROGRESS.md and events.jsonl say."""
+
+    DONE = "done"
+    FAILED = "failed"
+    HANDOFF = "handoff"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self]
+
+    @property
+    def checkpoint_kind(self) -> str:
+        """The kind of the checkpoint that records the tree a task ended with."""
+        return {"done": "task-done", "interrupted": "interrupted"}.get(self.value, "task-end")
+
+
+EXIT_CODES = {
+    TaskStatus.DONE: 0,
+    TaskStatus.FAILED: 1,
+    TaskStatus.HANDOFF: 1,
+    TaskStatus.INTERRUPTED: 130,
+}
 
 
 class TaskEnded(Exception):
-    """Base: the task is over. ``status`` is done, failed or interrupted."""
+    """Base: the task is over, with ``status``."""
 
-    status = "failed"
+    status = TaskStatus.FAILED
 
     def __init__(self, reason: str, summary: str = ""):
         super().__init__(reason)
@@ -18,7 +48,7 @@ class TaskEnded(Exception):
 
 
 class Completed(TaskEnded):
-    status = "done"
+    status = TaskStatus.DONE
 
 
 class BudgetSpent(TaskEnded):
@@ -40,11 +70,11 @@ class GatesFailed(TaskEnded):
 class HandoffNeeded(TaskEnded):
     """The context reached its handoff threshold; a fresh context continues the task."""
 
-    status = "handoff"
+    status = TaskStatus.HANDOFF
 
 
 class Interrupted(TaskEnded):
-    status = "interrupted"
+    status = TaskStatus.INTERRUPTED
 
 
 @dataclass
@@ -61,11 +91,28 @@ class Tokens:
         self.calls += 1
 
 
+@dataclass(frozen=True)
+class Handoff:
+    """What the next context (or the ledger) needs from this one."""
+
+    last_text: str = ""
+    last_feedback: str = ""
+    gates: tuple[GateResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """A failed task's edits, taken out of the tree and kept at ``checkpoint``."""
+
+    checkpoint: str
+    restored: tuple[str, ...] = ()
+
+
 @dataclass
 class TaskResult:
     """Everything a caller (CLI, plan runner, variants) needs about a finished task."""
 
-    status: str
+    status: TaskStatus
     reason: str
     steps: int
     summary: str = ""
@@ -75,9 +122,10 @@ class TaskResult:
     changed: list[str] = field(default_factory=list)
     tokens: Tokens = field(default_factory=Tokens)
     seconds: float = 0.0
-    gates: list[dict[str, Any]] = field(default_factory=list)
-    handoff: dict[str, Any] = field(default_factory=dict)
+    gates: list[GateResult] = field(default_factory=list)
+    handoff: Handoff = field(default_factory=Handoff)
+    rollback: Rollback | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status == "done"
+        return self.status is TaskStatus.DONE

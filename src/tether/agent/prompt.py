@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tether.guard.contract import Contract
-from tether.models.types import Completion, Message, ModelRequest, ToolSpec
+from tether.models.types import Completion, Message, ModelRequest, ToolCall, ToolSpec
 
 EXECUTOR_SYSTEM = """\
 You are the executor of tether: you carry out ONE small, bounded coding task in a git \
@@ -24,6 +24,28 @@ after every step and rolls back any step that breaks it.
 - Run the tests or checks that prove the change works (run), and fix what fails.
 - When the task is complete and checks pass, call done(summary). Do not call done before.
 - Several tool calls in one turn run in order; after a blocked call the rest are skipped."""
+
+
+def _call(n: int, name: str, arguments: str) -> Message:
+    return Message("assistant", "", (ToolCall(f"example_{n}", name, arguments),))
+
+
+# Model quirk: a small model imitates one worked example of the call format far better
+# than it follows a description of it. Sent with requests to tiny local models only, as
+# part of the stable prefix, so it costs one evaluation.
+WORKED_EXAMPLE = (
+    Message(
+        "user",
+        "# Task: In util.py, set RETRIES to 5\n\n# Contract\n"
+        "- scope (paths you may change): util.py",
+    ),
+    _call(1, "read_file", '{"path": "util.py"}'),
+    Message("tool", "    1| RETRIES = 3\n    2| DELAY = 1", tool_call_id="example_1"),
+    _call(2, "edit_file", '{"path": "util.py", "search": "RETRIES = 3", "replace": "RETRIES = 5"}'),
+    Message("tool", "edited util.py (replaced 1 line(s) with 1)", tool_call_id="example_2"),
+    _call(3, "done", '{"summary": "util.py: RETRIES is 5"}'),
+    Message("user", "That task is finished. Now the real task."),
+)
 
 
 @dataclass

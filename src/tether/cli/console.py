@@ -33,3 +33,11 @@ def note(message: str) -> None:
     from rich.markup import escape
 
     err().print(f"[yellow]note:[/] {escape(message)}")
+
+
+STATUS_COLORS = {"done": "green", "interrupted": "yellow", "handoff": "magenta"}
+
+
+def status_color(status: str) -> str:
+    """The one colour scheme for a task's status (done, interrupted, handoff, failed)."""
+    return STATUS_COLORS.get(str(status), "red")

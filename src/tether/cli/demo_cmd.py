@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tether.cli.console import out
+from tether.cli.console import out, status_color
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,8 +27,8 @@ def demo(
     from rich.markup import escape
 
     from tether.cli.progress import ProgressPrinter
+    from tether.cli.running import run_cancellable
     from tether.demo.run import DemoOptions, cleanup, prepare, run_demo
-    from tether.oneshot import run_cancellable
 
     options = DemoOptions(keep=keep, model_path=model_path, variants=variants, directory=directory)
     root = prepare(options)
@@ -67,7 +67,7 @@ def report(console: Console, summary: DemoSummary) -> None:
 
     console.print("\n[bold]results[/]")
     for task_id, status, reason in summary.report.results:
-        color = {"done": "green"}.get(status, "red")
+        color = status_color(status)
         console.print(f"  [{color}]{task_id} {status}[/] {escape(reason)}")
     extra = summary.extra
     if extra:

@@ -11,8 +11,6 @@ from tether.cli.console import out
 if TYPE_CHECKING:
     from tether.workspace import Workspace
 
-EXIT_CODES = {"done": 0, "interrupted": 130}
-
 
 def do(
     instruction: str = typer.Argument(..., help="What to do, in words."),
@@ -39,30 +37,30 @@ def do(
     Example: tether do "Add a --json flag to list" --scope 'src/app/**' --max-diff 80
     """
     from tether.cli.progress import ProgressPrinter
-    from tether.oneshot import DoOptions, do_task, run_cancellable
+    from tether.cli.running import run_cancellable
+    from tether.workflow.do import do_task
+    from tether.workflow.tasks import TaskFlags
     from tether.workspace import Workspace
 
     workspace = Workspace.open(need_repo=True)
     workspace.log.subscribe(ProgressPrinter(out()))
-    options = DoOptions(
-        instruction=instruction,
+    flags = TaskFlags(
         scope=tuple(scope),
         protect=tuple(protect),
         max_diff=max_diff,
         allow_delete=allow_delete or None,
         max_steps=max_steps,
-        role=role,
-        commit=commit,
     )
-    result = run_cancellable(lambda: do_task(workspace, options))
+    result = run_cancellable(lambda: do_task(workspace, instruction, flags, role, commit))
     report(result)
-    raise typer.Exit(EXIT_CODES.get(result.status, 1))
+    raise typer.Exit(result.status.exit_code)
 
 
 def report(result: object) -> None:
     from rich.markup import escape
 
-    from tether.agent.outcomes import TaskResult
+    from tether.agent.outcomes import TaskResult, TaskStatus
+    from tether.workflow.failure import rollback_note
 
     assert isinstance(result, TaskResult)
     tokens = result.tokens
@@ -74,13 +72,18 @@ def report(result: object) -> None:
     )
     if result.summary:
         out().print(f"[dim]summary:[/] {escape(result.summary[:500])}")
-    if result.status == "done":
+    if result.status is TaskStatus.DONE:
         commit = f" (commit {result.commit[:10]})" if result.commit else ""
         out().print(f"[bold green]done[/]: {escape(result.reason)}{commit}")
-    elif result.status == "interrupted":
+    elif result.status is TaskStatus.INTERRUPTED:
         out().print(
             f"[bold yellow]interrupted[/]: {escape(result.reason)}; the tree is kept as "
             "it was; `tether undo` restores the state before the task"
+        )
+    elif result.rollback is not None:
+        out().print(
+            f"[bold red]not done[/]: {escape(result.reason)}. "
+            + escape(rollback_note(result.rollback))
         )
     else:
         out().print(
@@ -96,12 +99,11 @@ def undo(
     ),
 ) -> None:
     """Restore the tree to before the last task (or --step); the current state is saved first."""
-    from tether.plan_run import reopen
-    from tether.session import work_tree_lock
     from tether.vcs.checkpoints import ShadowCheckpoints
     from tether.vcs.git import Git
     from tether.vcs.undo import undo as run_undo
-    from tether.workspace import Workspace
+    from tether.workflow.planfile import reopen
+    from tether.workspace import Workspace, work_tree_lock
 
     workspace = Workspace.open(need_repo=True)
     with work_tree_lock(workspace.root):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tether.cli.console import out
+from tether.cli.console import out, status_color
 
 MARKS = {"done": "[green]x[/]", "open": " ", "in_progress": "[yellow]~[/]", "failed": "[red]![/]"}
 
@@ -16,8 +16,9 @@ def plan(
     """Ask the planner model for small tasks with contracts; append them to PLAN.md."""
     from rich.markup import escape
 
-    from tether.oneshot import run_cancellable
-    from tether.plan_run import plan_goal, plan_path
+    from tether.cli.running import run_cancellable
+    from tether.workflow.plan import plan_goal
+    from tether.workflow.planfile import plan_path
     from tether.workspace import Workspace
 
     ws = Workspace.open(need_repo=True)
@@ -45,8 +46,8 @@ def run(
     from rich.markup import escape
 
     from tether.cli.progress import ProgressPrinter
-    from tether.oneshot import run_cancellable
-    from tether.plan_run import run_plan
+    from tether.cli.running import run_cancellable
+    from tether.workflow.run import run_plan
     from tether.workspace import Workspace
 
     ws = Workspace.open(need_repo=True)
@@ -59,7 +60,7 @@ def run(
         )
         return
     for tid, status, reason in report.results:
-        color = {"done": "green", "interrupted": "yellow"}.get(status, "red")
+        color = status_color(status)
         out().print(f"[bold {color}]{tid} {status}[/]: {escape(reason)}")
     if report.interrupted:
         raise typer.Exit(130)
@@ -71,8 +72,8 @@ def status() -> None:
     """Show the plan (done/open/failed), the last session and each role's last speed."""
     from rich.markup import escape
 
-    from tether.plan_run import load_plan
-    from tether.status import collect
+    from tether.workflow.planfile import load_plan
+    from tether.workflow.status import collect
     from tether.workspace import Workspace
 
     ws = Workspace.open(need_repo=True)

@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from tether.cli.console import status_color
+
 
 class ProgressPrinter:
     """Subscribe to an EventLog; prints what a supervisor needs to see."""
@@ -65,7 +67,7 @@ class ProgressPrinter:
 
     def _on_task_end(self, event: dict[str, Any]) -> None:
         if self.brief:
-            color = "green" if event.get("status") == "done" else "red"
+            color = status_color(str(event.get("status")))
             self.console.print(
                 f"{self.prefix}[{color}]{event.get('status')}[/]: "
                 f"{escape(str(event.get('reason')))}"

@@ -34,23 +34,21 @@ def variants(
         return
 
     from tether.cli.progress import ProgressPrinter
-    from tether.oneshot import DoOptions, run_cancellable
+    from tether.cli.running import run_cancellable
     from tether.variants.gallery import write_gallery
-    from tether.variants.plan import task_for
     from tether.variants.rubric import load_weights
     from tether.variants.run import VariantPlan, run_variants
+    from tether.workflow.planfile import load_plan
+    from tether.workflow.tasks import TaskFactory, TaskFlags
     from tether.workspace import Workspace
 
     ws = Workspace.open(need_repo=True)
-    options = DoOptions(
-        instruction=target,
-        scope=tuple(scope),
-        protect=tuple(protect),
-        max_diff=max_diff,
-        max_steps=max_steps,
+    flags = TaskFlags(
+        scope=tuple(scope), protect=tuple(protect), max_diff=max_diff, max_steps=max_steps
     )
+    factory = TaskFactory(ws.root, ws.config.config)
     plan = VariantPlan(
-        task=task_for(ws, target, options),
+        task=factory.from_target(target, flags, lambda: load_plan(ws)),
         count=count,
         styles=[s.strip() for s in styles.split(",") if s.strip()],
         concurrency=concurrency,
@@ -102,7 +100,7 @@ def pick(
     """Apply variant K to your tree, re-run the task gates, commit it as one commit."""
     from rich.markup import escape
 
-    from tether.oneshot import run_cancellable
+    from tether.cli.running import run_cancellable
     from tether.variants.pick import parse_hunks
     from tether.variants.pick import pick as run_pick
     from tether.workspace import Workspace

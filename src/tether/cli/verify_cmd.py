@@ -21,17 +21,18 @@ def verify(
     from rich.table import Table
 
     from tether.errors import UsageError
-    from tether.verification import load_gates, verify_now
+    from tether.gates.suite import GateSuite
+    from tether.workflow.readiness import verify_now
     from tether.workspace import Workspace
 
     if tier not in ("step", "task", "all"):
         raise UsageError(f"unknown tier {tier!r}", hint="use step, task or all")
     workspace = Workspace.open(need_repo=True)
     config = workspace.config.config
-    if any(g.kind == "review" for g in load_gates(workspace.root, config)):
+    if GateSuite.load(workspace.root, config).needs_review:
         note("review gates are skipped by `tether verify` (they need a task and a model)")
     tiers = ["step", "task"] if tier == "all" else [tier]
-    evidence = workspace.state_dir / "sessions" / workspace.session_id / "gates"
+    evidence = workspace.evidence_dir
     results = asyncio.run(
         verify_now(workspace.root, config, workspace.log, evidence, tiers, since=changed_since)
     )

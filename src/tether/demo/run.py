@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tether.agent.outcomes import TaskStatus
+from tether.config import INSTALL_HINT, local_available
 from tether.demo.project import create
 from tether.errors import UsageError
-from tether.models.local import INSTALL_HINT, local_available
-from tether.plan_run import RunReport, run_plan
+from tether.layout import StateLayout
 from tether.telemetry import read_events
+from tether.workflow.run import RunReport, run_plan
 from tether.workspace import Workspace
 
 
@@ -63,7 +65,7 @@ async def run_demo(
     ws.log.subscribe(listener)
     try:
         report = await run_plan(ws, run_all=True, keep_going=True)
-        failed = [task_id for task_id, status, _ in report.results if status == "failed"]
+        failed = [task_id for task_id, status, _ in report.results if status is TaskStatus.FAILED]
         extra: dict[str, Any] = {}
         if variants and failed:
             extra = await _variants_of(
@@ -84,13 +86,14 @@ async def _variants_of(
 ) -> dict[str, Any]:
     """Variants of a task the single attempt failed: best-of-N by gates, then the demo
     picks the best-scoring variant that passed (you would pick in the gallery)."""
-    from tether.oneshot import DoOptions
     from tether.variants.gallery import write_gallery
     from tether.variants.pick import pick
-    from tether.variants.plan import task_for
     from tether.variants.run import VariantPlan, run_variants
+    from tether.workflow.planfile import load_plan
+    from tether.workflow.tasks import TaskFactory, TaskFlags
 
-    task = task_for(ws, task_id, DoOptions(instruction=task_id))
+    factory = TaskFactory(ws.root, ws.config.config)
+    task = factory.from_target(task_id, TaskFlags(), lambda: load_plan(ws))
     record = await run_variants(ws, VariantPlan(task=task, count=count, temperature=0.9), listener)
     gallery = write_gallery(ws.root, record)
     passing = sorted(
@@ -114,7 +117,7 @@ def summarize(root: Path, report: RunReport) -> DemoSummary:
     summary = DemoSummary(root=root, report=report)
     events = [
         e
-        for path in sorted((root / ".tether" / "sessions").glob("*/events.jsonl"))
+        for path in sorted(StateLayout(root).sessions.glob("*/events.jsonl"))
         for e in read_events(path)
     ]
     calls = [e for e in events if e.get("type") == "model_call"]

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from tether.guard.sandbox import BwrapSandbox, PlainSandbox
 from tether.memory.verify_md import GateSpec
+from tether.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class GateContext:
     root: Path
     tier: str
     changed: list[str]
-    sandbox: BwrapSandbox | PlainSandbox
+    sandbox: Sandbox
     evidence_dir: Path
     affected: list[str] = field(default_factory=list)
     diff: str = ""

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tether.layout import StateLayout
+
 
 @dataclass
 class ImportIndex:
@@ -21,7 +23,7 @@ class ImportIndex:
 
     @classmethod
     def build(cls, root: Path, files: list[str]) -> ImportIndex:
-        cache_path = root / ".tether" / "cache" / "imports.json"
+        cache_path = StateLayout(root).cache("imports.json")
         cache = _load(cache_path)
         index = cls(root)
         fresh: dict[str, dict[str, object]] = {}

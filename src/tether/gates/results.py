@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether.guard.sandbox import CommandResult, clip_tail
+from tether.sandbox import CommandResult, clip_tail
 
 OK_STATUSES = ("pass", "skip")
 PYTEST_SUMMARY = re.compile(
@@ -21,7 +21,7 @@ class GateVerdict:
 
     passed: bool
     feedback: str = ""
-    evidence: list[dict[str, Any]] = field(default_factory=list)
+    results: list[GateResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,21 @@ class GateResult:
     @property
     def ok(self) -> bool:
         return self.status in OK_STATUSES
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> GateResult:
+        """Back from a stored record (``asdict`` of one, or an older ``event()``)."""
+        return cls(
+            gate=str(data.get("gate", "")),
+            tier=str(data.get("tier", "")),
+            kind=str(data.get("kind", "command")),
+            status=str(data.get("status", "")),
+            seconds=float(data.get("seconds") or 0.0),
+            summary=str(data.get("summary", "")),
+            details=str(data.get("details", "")),
+            log_path=str(data.get("log_path", data.get("log", ""))),
+            evidence=str(data.get("evidence", "")),
+        )
 
     def event(self) -> dict[str, Any]:
         return {

@@ -15,10 +15,11 @@ from tether.gates.context import GateContext, Reviewer
 from tether.gates.results import GateResult, pytest_counts
 from tether.gates.review import run_review_gate
 from tether.gates.selection import Selection, select_tests
-from tether.guard.sandbox import BwrapSandbox, PlainSandbox
+from tether.layout import StateLayout
 from tether.memory.verify_md import GateSpec
+from tether.sandbox import Sandbox
 from tether.telemetry import EventLog
-from tether.tools.files import repo_files
+from tether.vcs.files import repo_files
 
 DEFAULT_PER_TEST_S = 0.02
 
@@ -27,7 +28,7 @@ DEFAULT_PER_TEST_S = 0.02
 class GateRunner:
     root: Path
     specs: list[GateSpec]
-    sandbox: BwrapSandbox | PlainSandbox
+    sandbox: Sandbox
     log: EventLog
     evidence_dir: Path
     reviewer: Reviewer | None = None
@@ -91,7 +92,7 @@ class GateRunner:
         return list(await asyncio.gather(*(one(spec) for spec in specs)))
 
     def _stats_path(self) -> Path:
-        return self.root / ".tether" / "cache" / "gate-stats.json"
+        return StateLayout(self.root).cache("gate-stats.json")
 
     def _per_test_s(self) -> float:
         try:

@@ -15,7 +15,7 @@ _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
 @dataclass
-class VerifyGates:
+class GateTiers:
     runner: GateRunner
     git: Git
     contract: str = ""
@@ -35,7 +35,7 @@ def verdict(results: list[GateResult], tier: str) -> GateVerdict:
     return GateVerdict(
         passed=all(r.ok for r in results),
         feedback=feedback(results, tier),
-        evidence=[r.event() for r in results],
+        results=list(results),
     )
 
 

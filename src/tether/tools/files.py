@@ -4,12 +4,12 @@ already checked and relative to the repository root."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 from tether.fsutil import atomic_write
 from tether.guard.globs import matches
 from tether.tools.edit import EditError, apply_edit
+from tether.vcs.files import repo_files
 
 PAGE_LINES = 300
 PAGE_CHARS = 20_000
@@ -60,30 +60,6 @@ def read_file(root: Path, rel: str, start: int | None, end: int | None) -> str:
             f"start_line={last + 1} for more]"
         )
     return body
-
-
-def repo_files(root: Path) -> list[str]:
-    """Tracked files and untracked files that are not ignored, that exist."""
-    out = subprocess.run(
-        [
-            "git",
-            "-c",
-            "core.quotepath=off",
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ],
-        cwd=root,
-        capture_output=True,
-        check=True,
-    ).stdout.decode("utf-8", "surrogateescape")
-    seen: dict[str, None] = {}
-    for path in out.split("\0"):
-        if path and not path.startswith(".tether/") and (root / path).is_file():
-            seen[path] = None
-    return sorted(seen)
 
 
 def list_files(root: Path, glob: str | None) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tether.guard.contract import Violation
 from tether.guard.policy import ActionPolicy
-from tether.guard.sandbox import BwrapSandbox, PlainSandbox
 from tether.models.types import ToolCall
+from tether.sandbox import Sandbox
 from tether.tools import files
 from tether.tools.actions import (
     Action,
@@ -47,13 +47,30 @@ class Toolbox:
         self,
         root: Path,
         policy: ActionPolicy,
-        sandbox: BwrapSandbox | PlainSandbox,
+        sandbox: Sandbox,
         command_timeout_s: float = 60.0,
     ):
         self.root = root
         self.policy = policy
         self.sandbox = sandbox
         self.command_timeout_s = command_timeout_s
+
+    async def execute_turn(self, calls: tuple[ToolCall, ...]) -> list[ToolOutcome]:
+        """A turn's calls, in order; after one the guard blocked, the rest are skipped."""
+        outcomes: list[ToolOutcome] = []
+        for call in calls:
+            if any(o.violation is not None for o in outcomes):
+                outcomes.append(
+                    ToolOutcome(
+                        call.name,
+                        "skipped: an earlier call in this turn was blocked by the guard",
+                        ok=False,
+                        summary="skipped",
+                    )
+                )
+            else:
+                outcomes.append(await self.execute(call))
+        return outcomes
 
     async def execute(self, call: ToolCall) -> ToolOutcome:
         started = time.perf_counter()

@@ -87,8 +87,8 @@ def _card(variant: VariantRecord) -> str:
         for k, v in variant.metrics.items()
     )
     gates = "".join(
-        f"<tr><td>{html.escape(str(g.get('tier')))}</td><td>{html.escape(str(g.get('gate')))}"
-        f"</td><td>{html.escape(str(g.get('status')))}</td><td>{g.get('seconds')}s</td></tr>"
+        f"<tr><td>{html.escape(g.tier)}</td><td>{html.escape(g.gate)}"
+        f"</td><td>{html.escape(g.status)}</td><td>{round(g.seconds, 3)}s</td></tr>"
         for g in variant.gates[-8:]
     )
     style = f" · {html.escape(variant.style)}" if variant.style else ""

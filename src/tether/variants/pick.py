@@ -9,19 +9,17 @@ from dataclasses import dataclass, field
 
 from tether.errors import UsageError
 from tether.gates.results import GateResult
-from tether.guard.sandbox import make_sandbox
+from tether.gates.suite import GateSuite
 from tether.memory.locations import ledger_files
-from tether.oneshot import reviewer_for
-from tether.session import work_tree_lock
-from tether.telemetry import EventLog
 from tether.variants.diffs import hunk_count, select, split
 from tether.variants.store import load_run, save_run
 from tether.variants.worktrees import remove_worktrees
 from tether.vcs.branch import commit_paths
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
-from tether.verification import accept_gates, gate_runner, load_gates
-from tether.workspace import Workspace
+from tether.workflow.roles import Roles
+from tether.workflow.sandboxes import sandbox_for
+from tether.workspace import Workspace, work_tree_lock
 
 
 @dataclass
@@ -108,24 +106,14 @@ def _apply(ws: Workspace, patch: str, run_id: str) -> None:
 async def _gates(
     ws: Workspace, accept: list[str], paths: list[str], patch: str, title: str
 ) -> list[GateResult]:
+    """The task tier (VERIFY.md's and the run's ``accept:``) on the picked change."""
     config = ws.config.config
-    specs = [s for s in load_gates(ws.root, config) if s.tier == "task"]
-    specs += accept_gates(tuple(accept))
+    suite = GateSuite.load(ws.root, config)
+    specs = [s for s in suite.for_task(tuple(accept)) if s.tier == "task"]
     if not specs:
         return []
-    reviewer = reviewer_for(ws)
-    log: EventLog = ws.log
-    runner = gate_runner(
-        ws.root,
-        config,
-        specs,
-        log,
-        ws.state_dir / "sessions" / ws.session_id / "gates",
-        make_sandbox(config.guard.sandbox),
-        reviewer,
-    )
-    try:
+    async with Roles(ws) as roles:
+        reviewer = roles.reviewer() if suite.needs_review else None
+        sandbox = sandbox_for(ws.root, config)
+        runner = suite.runner(ws.root, specs, ws.log, ws.evidence_dir, sandbox, reviewer)
         return await runner.run("task", paths, diff=patch, contract=f"Task: {title}")
-    finally:
-        if reviewer is not None:
-            await reviewer.model.aclose()

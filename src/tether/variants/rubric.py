@@ -17,6 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from tether.agent.outcomes import TaskStatus
 from tether.errors import UsageError
 from tether.gates.context import ReviewVerdict
 
@@ -70,7 +71,7 @@ def metrics(
         1 for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))
     )
     return {
-        "gates": 1 if status == "done" else 0,
+        "gates": 1 if status == TaskStatus.DONE else 0,
         "diff_lines": lines,
         "files": len(changed),
         "new_deps": sum(1 for path in changed if DEPENDENCY_FILES.search(path)),

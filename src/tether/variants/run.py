@@ -21,14 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tether.agent.loop import Task
+from tether.agent.outcomes import TaskResult
+from tether.agent.task import Task
 from tether.config import RoleConfig
 from tether.gates.context import Reviewer
-from tether.models.registry import build_model
+from tether.gates.suite import GateSuite
 from tether.models.types import Completion, Model, ModelRequest
-from tether.oneshot import read_agents_md
-from tether.review import ModelReviewer
-from tether.session import RunOptions, TaskEnvironment, run_task, sandbox_for
 from tether.telemetry import EventLog
 from tether.variants import rubric
 from tether.variants.store import RunRecord, VariantRecord, new_run_id, runs_dir, save_run
@@ -36,6 +34,10 @@ from tether.variants.worktrees import add_worktrees, base_commit
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.diff import unified_diff
 from tether.vcs.git import Git
+from tether.workflow.planfile import read_agents_md
+from tether.workflow.roles import Roles
+from tether.workflow.sandboxes import sandbox_for
+from tether.workflow.taskrun import RunOptions, TaskSetting, run_task
 from tether.workspace import Workspace
 
 Listener = Callable[[int], Callable[[dict[str, Any]], None]]
@@ -83,16 +85,49 @@ def default_concurrency(cfg: RoleConfig, count: int) -> int:
 
 
 async def run_variants(ws: Workspace, plan: VariantPlan, listener: Listener) -> RunRecord:
-    role = ws.config.require(plan.role)
-    cfg = role.config
-    assert cfg is not None
+    suite = GateSuite.load(ws.root, ws.config.config)
+    roles = Roles(ws)
+    roles.require(plan.role, *(["reviewer"] if plan.review else []))
+    cfg = roles.config(plan.role)
     run_id = new_run_id()
     git = Git(ws.root)
     checkpoints = ShadowCheckpoints(git, plan.task.contract.ledger_files)
     commit, tree = base_commit(checkpoints, run_id)
     paths = add_worktrees(git, run_id, commit, plan.count)
+    record = _record(run_id, plan, commit, tree, paths)
+    save_run(ws.root, record)
+    ws.log.emit("variants_start", run=run_id, count=plan.count, base=commit)
+    limit = asyncio.Semaphore(plan.concurrency or default_concurrency(cfg, plan.count))
+    async with roles:
+        model = WarmPrefix(roles.model(plan.role))
+        reviewer = roles.reviewer() if plan.review else None
+        context = _Shared(ws, suite, model, cfg, reviewer)
+
+        async def one(variant: VariantRecord) -> None:
+            async with limit:
+                await _one_variant(context, record, variant, plan, listener(variant.k))
+                save_run(ws.root, record)
+
+        await asyncio.gather(*(one(v) for v in record.variants))
+    ws.log.emit("variants_end", run=run_id, scores={v.k: v.score for v in record.variants})
+    save_run(ws.root, record)
+    return record
+
+
+@dataclass
+class _Shared:
+    """What every variant of a run shares."""
+
+    ws: Workspace
+    suite: GateSuite
+    model: Model
+    cfg: RoleConfig
+    reviewer: Reviewer | None
+
+
+def _record(run_id: str, plan: VariantPlan, commit: str, tree: str, paths: list[Path]) -> RunRecord:
     styles = [plan.styles[i % len(plan.styles)] if plan.styles else "" for i in range(plan.count)]
-    record = RunRecord(
+    return RunRecord(
         id=run_id,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         title=plan.task.title,
@@ -112,87 +147,67 @@ async def run_variants(ws: Workspace, plan: VariantPlan, listener: Listener) -> 
             for k, (p, s) in enumerate(zip(paths, styles, strict=True), start=1)
         ],
     )
-    save_run(ws.root, record)
-    ws.log.emit("variants_start", run=run_id, count=plan.count, base=commit)
-    model = WarmPrefix(build_model(role, ws.log))
-    reviewer = _reviewer(ws) if plan.review else None
-    limit = asyncio.Semaphore(plan.concurrency or default_concurrency(cfg, plan.count))
-
-    async def one(variant: VariantRecord) -> None:
-        async with limit:
-            await _one_variant(ws, record, variant, plan, model, cfg, reviewer, listener(variant.k))
-            save_run(ws.root, record)
-
-    try:
-        await asyncio.gather(*(one(v) for v in record.variants))
-    finally:
-        await model.aclose()
-        if reviewer is not None:
-            await reviewer.model.aclose()
-    ws.log.emit("variants_end", run=run_id, scores={v.k: v.score for v in record.variants})
-    save_run(ws.root, record)
-    return record
-
-
-def _reviewer(ws: Workspace) -> ModelReviewer:
-    role = ws.config.require("reviewer")
-    assert role.config is not None
-    return ModelReviewer(build_model(role, ws.log), role.config.max_output_tokens)
 
 
 async def _one_variant(
-    ws: Workspace,
+    shared: _Shared,
     record: RunRecord,
     variant: VariantRecord,
     plan: VariantPlan,
-    model: Model,
-    cfg: RoleConfig,
-    reviewer: Reviewer | None,
     listener: Callable[[dict[str, Any]], None],
 ) -> None:
     """Run one variant in its worktree and fill in its record: the unit a cluster would
     schedule (input: base commit + task; output: final tree + metrics)."""
+    ws = shared.ws
     root = Path(variant.worktree)
     log = EventLog(runs_dir(ws.root) / record.id / str(variant.k) / "events.jsonl")
     log.subscribe(listener)
-    env = TaskEnvironment(
+    setting = TaskSetting(
         root=root,
         config=ws.config.config,
         log=log,
         session=f"{record.id}-{variant.k}",
+        suite=shared.suite,
         agents_md=read_agents_md(ws),
     )
-    temperature = next(t for t in (plan.temperature, cfg.temperature, 0.7) if t is not None)
-    options = RunOptions.from_role(cfg, commit=False, temperature=temperature, brief=variant.style)
+    temperature = next(t for t in (plan.temperature, shared.cfg.temperature, 0.7) if t is not None)
+    options = RunOptions.from_role(
+        shared.cfg, commit=False, temperature=temperature, brief=variant.style
+    )
+
+    async def measure(result: TaskResult) -> None:
+        """Metrics of the tree as the variant left it (before a failed one is rolled
+        back; its edits stay at a checkpoint and in the stored diff)."""
+        _fill(variant, result, Git(root), record.base_tree)
+        variant.violations = _violations(runs_dir(ws.root) / record.id / str(variant.k))
+        variant.screenshot = _screenshot(ws.root, record.id, variant)
+        await _score(setting, plan, variant, record.weights, shared.reviewer)
+
     try:
-        result = await run_task(env, plan.task, model, options, reviewer=reviewer)
+        await run_task(setting, plan.task, shared.model, options, shared.reviewer, measure)
     finally:
         log.close()
-    git = Git(root)
-    variant.status, variant.reason, variant.steps = result.status, result.reason, result.steps
+
+
+def _fill(variant: VariantRecord, result: TaskResult, git: Git, base_tree: str) -> None:
+    variant.status, variant.reason, variant.steps = str(result.status), result.reason, result.steps
     variant.seconds = round(result.seconds, 2)
     variant.input_tokens = result.tokens.input
     variant.cached_tokens = result.tokens.cached
     variant.output_tokens = result.tokens.output
-    variant.changed, variant.final_tree, variant.gates = (
-        result.changed,
-        result.final_tree,
-        result.gates,
-    )
-    variant.diff = unified_diff(git, record.base_tree, result.final_tree)
-    variant.violations = _violations(runs_dir(ws.root) / record.id / str(variant.k))
-    variant.screenshot = _screenshot(ws.root, record.id, variant)
-    await _score(env, plan, variant, record.weights, reviewer)
+    variant.changed, variant.final_tree = result.changed, result.final_tree
+    variant.gates = list(result.gates)
+    variant.diff = unified_diff(git, base_tree, result.final_tree)
 
 
 async def _score(
-    env: TaskEnvironment,
+    setting: TaskSetting,
     plan: VariantPlan,
     variant: VariantRecord,
     weights: dict[str, float],
     reviewer: Reviewer | None,
 ) -> None:
-    lint = await _lint(env, plan.task, variant.changed)
+    lint = await _lint(setting, plan.task, variant.changed)
     review = (
         await reviewer.review(plan.task.contract.describe(), variant.diff)
         if reviewer is not None and variant.diff.strip()
@@ -202,13 +217,14 @@ async def _score(
     variant.score = rubric.score(variant.metrics, weights)
 
 
-async def _lint(env: TaskEnvironment, task: Task, changed: list[str]) -> int | None:
+async def _lint(setting: TaskSetting, task: Task, changed: list[str]) -> int | None:
     command = rubric.lint_command(
-        [p for p in changed if p.endswith(".py") and (env.root / p).is_file()]
+        [p for p in changed if p.endswith(".py") and (setting.root / p).is_file()]
     )
     if command is None:
         return None
-    result = await sandbox_for(env, task).run(command, env.root, 60)
+    sandbox = sandbox_for(setting.root, setting.config, task.contract)
+    result = await sandbox.run(command, setting.root, 60)
     return rubric.count_findings(result.stdout)
 
 
@@ -219,9 +235,9 @@ def _violations(folder: Path) -> int:
 
 
 def _screenshot(root: Path, run_id: str, variant: VariantRecord) -> str:
-    shots = [g.get("evidence") for g in variant.gates if g.get("evidence")]
-    if not shots or not Path(str(shots[-1])).is_file():
+    shots = [g.evidence for g in variant.gates if g.evidence]
+    if not shots or not Path(shots[-1]).is_file():
         return ""
     target = runs_dir(root) / run_id / f"{variant.k}.png"
-    shutil.copyfile(str(shots[-1]), target)
+    shutil.copyfile(shots[-1], target)
     return str(target)

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from tether.errors import UsageError
+from tether.gates.results import GateResult
+from tether.layout import StateLayout
 
 
 def runs_dir(root: Path) -> Path:
-    return root / ".tether" / "runs"
+    return StateLayout(root).runs
 
 
 def new_run_id() -> str:
@@ -36,7 +38,7 @@ class VariantRecord:
     changed: list[str] = field(default_factory=list)
     diff: str = ""
     final_tree: str = ""
-    gates: list[dict[str, Any]] = field(default_factory=list)
+    gates: list[GateResult] = field(default_factory=list)
     violations: int = 0
     metrics: dict[str, Any] = field(default_factory=dict)
     score: float = 0.0
@@ -83,8 +85,13 @@ def load_run(root: Path, run_id: str) -> RunRecord:
     if len(matches) > 1:
         raise UsageError(f"{run_id!r} matches {len(matches)} runs", hint="give more of the id")
     data = json.loads((matches[0] / "run.json").read_text(encoding="utf-8"))
-    variants = [VariantRecord(**v) for v in data.pop("variants")]
+    variants = [_variant(v) for v in data.pop("variants")]
     return RunRecord(**data, variants=variants)
+
+
+def _variant(data: dict[str, Any]) -> VariantRecord:
+    gates = [GateResult.from_record(g) for g in data.pop("gates", [])]
+    return VariantRecord(**data, gates=gates)
 
 
 def list_runs(root: Path) -> list[RunRecord]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from tether.layout import StateLayout
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import TETHER_IDENTITY, Git
 
 
 def worktrees_dir(root: Path, run_id: str) -> Path:
-    return root / ".tether" / "worktrees" / run_id
+    return StateLayout(root).worktrees(run_id)
 
 
 def base_commit(checkpoints: ShadowCheckpoints, run_id: str) -> tuple[str, str]:

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tether.fsutil import atomic_symlink, atomic_write, remove_empty_parents
+from tether.layout import STATE_DIR
 from tether.vcs.diff import tree_changes
 from tether.vcs.git import TETHER_IDENTITY, Git
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-EXCLUDE_STATE = ":(exclude,top).tether"
+EXCLUDE_STATE = f":(exclude,top){STATE_DIR}"
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,9 @@ class ShadowCheckpoints:
                 return self._parse(sha, tree, parent, datetime.now(UTC), message)
         raise RuntimeError(f"could not update {self.ref}: it kept moving")
 
-    def keep_snapshot(self, session: str, checkpoint: Checkpoint) -> str:
+    def keep_snapshot(self, session: str, sha: str) -> str:
         ref = f"refs/tether/snapshots/{session}"
-        self.git.run("update-ref", ref, checkpoint.sha)
+        self.git.run("update-ref", ref, sha)
         return ref
 
     def history(self, limit: int = 50) -> list[Checkpoint]:

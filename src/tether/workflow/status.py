@@ -26,7 +26,7 @@ class Status:
 
 def collect(ws: Workspace, plan: Plan, look_back: int = 20) -> Status:
     status = Status(plan=plan)
-    found = sessions(ws.state_dir)
+    found = sessions(ws.root)
     if found:
         last = found[-1]
         status.last_session = last.name

@@ -1,0 +1,91 @@
+"""Every dependency of the executor, as a small Protocol (after mini-swe-agent's
+``Environment`` and httpx's transport): the loop is tested in process by handing it
+other implementations, and it knows nothing of git, HTTP or a terminal.
+
+The model seam is ``tether.models.types.Model``; the rest are here."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from tether.gates.results import GateVerdict
+from tether.guard.contract import Violation
+from tether.guard.stepguard import StepVerdict
+from tether.models.types import ModelRequest, ToolCall
+from tether.tools.toolbox import ToolOutcome
+from tether.vcs.diff import FileChange
+
+
+class Tools(Protocol):
+    """Carries out a turn's tool calls in order (each: parse, action policy, apply)."""
+
+    async def execute_turn(self, calls: tuple[ToolCall, ...]) -> list[ToolOutcome]: ...
+
+
+class WorkTree(Protocol):
+    """The tree the task changes: snapshots, checkpoints, the task's commit."""
+
+    def snapshot(self) -> str:
+        """An id of the tree as it is now (nothing is moved or staged)."""
+        ...
+
+    def changes(self, base: str, tree: str) -> list[FileChange]: ...
+
+    def checkpoint(
+        self, kind: str, tree: str, *, task: str, step: int = 0, extra: dict[str, str] | None = None
+    ) -> str:
+        """Record ``tree`` as a checkpoint; returns its id."""
+        ...
+
+    def checkpoint_later(self, kind: str, tree: str, *, task: str, step: int = 0) -> None:
+        """Record a checkpoint off the critical path (it overlaps the next model call)."""
+        ...
+
+    async def settle(self) -> None:
+        """Wait until every checkpoint asked for is recorded."""
+        ...
+
+    def tree_of(self, checkpoint: str) -> str: ...
+
+    def keep_snapshot(self, checkpoint: str) -> str:
+        """Keep the user's state at ``checkpoint`` under its own name; returns it."""
+        ...
+
+    def commit(self, paths: list[str], message: str) -> str | None: ...
+
+
+class StepGuard(Protocol):
+    """Guard layer 3 for one task: judges each step on the real tree, rolls back a
+    violating one, counts violations in a row."""
+
+    def begin(self, base: str, current: str) -> None: ...
+
+    def judge(self, wrote: bool, blocked: list[Violation]) -> StepVerdict: ...
+
+    @property
+    def base(self) -> str: ...
+
+    @property
+    def good(self) -> str: ...
+
+
+class Gates(Protocol):
+    """Step tier after a step that changed files, task tier before done."""
+
+    async def step(self, changed: list[str], before: str, after: str) -> GateVerdict: ...
+
+    async def task(self, changed: list[str], base: str, final: str) -> GateVerdict: ...
+
+
+class Events(Protocol):
+    """Where the loop reports what happens (the session's event log)."""
+
+    def emit(self, type: str, **fields: Any) -> dict[str, Any]: ...
+
+
+class RequestShaper(Protocol):
+    """Narrows a request before it is sent (constrained decoding for tiny models)."""
+
+    def shape(
+        self, request: ModelRequest, *, changed: bool, step: int, last_tool: str
+    ) -> ModelRequest: ...

@@ -1,0 +1,1 @@
+"""The model seam (`types.Model`) and the adapters behind it (see README.md)."""

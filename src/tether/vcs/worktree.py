@@ -1,0 +1,61 @@
+"""A git work tree as the executor loop sees it: snapshots, changes, restores,
+checkpoints (recorded in a worker thread off the critical path when asked), the task's
+commit. The one place the loop's git work happens."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tether.vcs.branch import commit_paths
+from tether.vcs.checkpoints import ShadowCheckpoints
+from tether.vcs.diff import FileChange, tree_changes
+
+
+class GitWorkTree:
+    def __init__(self, checkpoints: ShadowCheckpoints, session: str):
+        self.checkpoints = checkpoints
+        self.git = checkpoints.git
+        self.session = session
+        self._pending: asyncio.Future[Any] | None = None
+
+    def snapshot(self) -> str:
+        return self.checkpoints.snapshot_tree()
+
+    def changes(self, base: str, tree: str) -> list[FileChange]:
+        return tree_changes(self.git, base, tree)
+
+    def restore(self, tree: str) -> list[str]:
+        return self.checkpoints.restore(tree)
+
+    def checkpoint(
+        self, kind: str, tree: str, *, task: str, step: int = 0, extra: dict[str, str] | None = None
+    ) -> str:
+        found = self.checkpoints.record(
+            kind, tree, session=self.session, task=task, step=step, extra=extra
+        )
+        return found.sha
+
+    def checkpoint_later(self, kind: str, tree: str, *, task: str, step: int = 0) -> None:
+        previous = self._pending
+
+        async def record() -> None:
+            if previous is not None:
+                await previous  # the chain stays in order
+            await asyncio.to_thread(self.checkpoint, kind, tree, task=task, step=step)
+
+        self._pending = asyncio.ensure_future(record())
+
+    async def settle(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            await asyncio.shield(pending)
+
+    def tree_of(self, checkpoint: str) -> str:
+        return self.checkpoints.get(checkpoint).tree
+
+    def keep_snapshot(self, checkpoint: str) -> str:
+        return self.checkpoints.keep_snapshot(self.session, checkpoint)
+
+    def commit(self, paths: list[str], message: str) -> str | None:
+        return commit_paths(self.git, paths, message)

@@ -1,0 +1,39 @@
+"""``tether do``: one bounded task from an instruction, no plan needed."""
+
+from __future__ import annotations
+
+from tether.agent.outcomes import TaskResult
+from tether.gates.suite import GateSuite
+from tether.workflow.planfile import read_agents_md
+from tether.workflow.roles import Roles
+from tether.workflow.taskrun import RunOptions, TaskSetting, run_task
+from tether.workflow.tasks import TaskFactory, TaskFlags
+from tether.workspace import Workspace, work_tree_lock
+
+
+async def do_task(
+    ws: Workspace,
+    instruction: str,
+    flags: TaskFlags = TaskFlags(),
+    role: str = "executor",
+    commit: bool | None = None,
+) -> TaskResult:
+    """Run one task in the workspace's repository (which must be a git repository)."""
+    suite = GateSuite.load(ws.root, ws.config.config)
+    roles = Roles(ws)
+    roles.require(role, *(["reviewer"] if suite.needs_review else []))
+    task = TaskFactory(ws.root, ws.config.config).from_instruction(instruction, flags)
+    setting = TaskSetting(
+        root=ws.root,
+        config=ws.config.config,
+        log=ws.log,
+        session=ws.session_id,
+        suite=suite,
+        agents_md=read_agents_md(ws),
+    )
+    with work_tree_lock(ws.root):
+        async with roles:
+            model = roles.model(role)
+            reviewer = roles.reviewer() if suite.needs_review else None
+            options = RunOptions.from_role(roles.config(role), commit=commit)
+            return await run_task(setting, task, model, options, reviewer=reviewer)

@@ -1,0 +1,66 @@
+"""The models of one run (planner, executor, reviewer): checked up front, opened once
+and lazily, closed together. Use as ``async with Roles(ws) as roles: ...``."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from tether.config import RoleConfig
+from tether.models.registry import build_model
+from tether.models.types import Model
+from tether.workflow.reviewer import ModelReviewer
+from tether.workspace import Workspace
+
+
+class Roles:
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+        self._models: dict[str, Model] = {}
+        self._reviewer: ModelReviewer | None = None
+
+    def require(self, *names: str) -> None:
+        """Stop with exit 2 now (not mid-run) if a role has no model or no key."""
+        for name in names:
+            self.ws.config.require(name)
+
+    def config(self, name: str) -> RoleConfig:
+        cfg = self.ws.config.require(name).config
+        assert cfg is not None  # require() guarantees it
+        return cfg
+
+    def model(self, name: str) -> Model:
+        """The role's model, built on first use and shared for the rest of the run."""
+        if name not in self._models:
+            self._models[name] = build_model(self.ws.config.require(name), self.ws.log)
+        return self._models[name]
+
+    @property
+    def executor(self) -> Model:
+        return self.model("executor")
+
+    @property
+    def planner(self) -> Model:
+        return self.model("planner")
+
+    def reviewer(self) -> ModelReviewer:
+        """The reviewer model behind the review gate."""
+        if self._reviewer is None:
+            cfg = self.config("reviewer")
+            self._reviewer = ModelReviewer(self.model("reviewer"), cfg.max_output_tokens)
+        return self._reviewer
+
+    async def aclose(self) -> None:
+        models, self._models = list(self._models.values()), {}
+        for model in models:
+            await model.aclose()
+
+    async def __aenter__(self) -> Roles:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

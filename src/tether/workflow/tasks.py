@@ -1,0 +1,109 @@
+"""The task factory: one ``Task`` and its ``Contract``, built the same way from every
+source (an instruction with flags for ``do``, a PLAN.md task for ``run``, either for a
+variant). The configuration's guard defaults are merged here and nowhere else."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tether.agent.task import Task
+from tether.config import TetherConfig
+from tether.errors import UsageError
+from tether.guard.contract import Contract
+from tether.memory.locations import ledger_files, rule_files
+from tether.memory.plan_md import Plan, PlanTask
+
+TASK_ID = re.compile(r"^T\d+(?:\.\d+)*$")
+
+
+@dataclass(frozen=True)
+class TaskFlags:
+    """What a command line may say about a task's contract (None: the default)."""
+
+    scope: tuple[str, ...] = ()
+    protect: tuple[str, ...] = ()
+    max_diff: int | None = None
+    allow_delete: bool | None = None
+    allow_network: bool | None = None
+    max_steps: int | None = None
+
+
+def title_of(instruction: str) -> str:
+    first = " ".join(instruction.strip().splitlines()[0].split()) if instruction.strip() else ""
+    return first if len(first) <= 72 else first[:71] + "…"
+
+
+class TaskFactory:
+    """Builds tasks for one repository under its configuration."""
+
+    def __init__(self, root: Path, config: TetherConfig):
+        self.root = root
+        self.config = config
+
+    def contract(
+        self,
+        flags: TaskFlags,
+        *,
+        max_diff: int | None = None,
+        accept: tuple[str, ...] = (),
+    ) -> Contract:
+        """``flags`` over the configuration's guard defaults (``max_diff``: the task's
+        own, used when the flags give none)."""
+        guard = self.config.guard
+        return Contract(
+            scope=flags.scope,
+            protect=flags.protect,
+            max_diff=flags.max_diff or max_diff or guard.max_diff,
+            allow_delete=_either(flags.allow_delete, guard.allow_delete),
+            allow_network=_either(flags.allow_network, guard.allow_network),
+            deny_commands=tuple(guard.deny_commands),
+            accept=accept,
+            ledger_files=ledger_files(self.root, self.config),
+            rule_files=rule_files(self.root, self.config),
+        )
+
+    def from_instruction(self, instruction: str, flags: TaskFlags = TaskFlags()) -> Task:
+        """``tether do``: an instruction in words under the flags' contract."""
+        return Task(
+            title=title_of(instruction),
+            instruction=instruction,
+            contract=self.contract(flags),
+            max_steps=flags.max_steps or self.config.guard.max_steps,
+        )
+
+    def from_plan(
+        self, planned: PlanTask, max_steps: int | None = None, base: str | None = None
+    ) -> Task:
+        """``tether run``: a PLAN.md task and its contract (``base``: the checkpoint an
+        interrupted attempt started from)."""
+        flags = TaskFlags(scope=planned.scope, protect=planned.protect)
+        notes = f"\n\nNotes: {planned.notes}" if planned.notes else ""
+        return Task(
+            title=planned.title,
+            instruction=planned.title + notes,
+            contract=self.contract(flags, max_diff=planned.max_diff, accept=planned.accept),
+            max_steps=max_steps or planned.max_steps or self.config.guard.max_steps,
+            task_id=planned.id,
+            model=planned.model,
+            base_checkpoint=base,
+        )
+
+    def from_target(self, target: str, flags: TaskFlags, plan: Callable[[], Plan]) -> Task:
+        """``tether variants``: ``T3`` is that PLAN.md task (``plan`` reads PLAN.md);
+        anything else an instruction."""
+        if not TASK_ID.match(target.strip()):
+            return self.from_instruction(target, flags)
+        planned = plan().get(target.strip())
+        if planned is None:
+            raise UsageError(
+                f"there is no task {target.strip()} in PLAN.md",
+                hint="`tether status` lists the tasks; or give an instruction",
+            )
+        return self.from_plan(planned, flags.max_steps)
+
+
+def _either(value: bool | None, default: bool) -> bool:
+    return default if value is None else value

@@ -39,6 +39,7 @@ system-deps:
 
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.stamp-dev
 	$(BIN)/mypy src

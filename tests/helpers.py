@@ -39,7 +39,9 @@ def tree_files(root: Path) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if rel.split("/")[0] in (".git", ".tether") or path.is_dir():
+        if rel.split("/")[0] in (".git", ".tether") or (path.is_dir() and not path.is_symlink()):
+            continue
+        if not path.is_symlink() and not path.is_file():  # a FIFO or socket: no bytes
             continue
         found[rel] = (
             path.read_bytes()

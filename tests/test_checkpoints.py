@@ -98,3 +98,28 @@ def test_undo_takes_back_a_committed_task(repo: Path) -> None:
     again = undo(cps, "s3", to=result.saved.sha)
     assert (repo / "feature.py").read_text() == "x = 1\n"
     assert again.target.kind == "pre-undo"
+
+
+def test_prune_drops_old_checkpoints_and_keeps_new_ones(repo: Path) -> None:
+    import os
+
+    from tether.vcs.checkpoints import ShadowCheckpoints
+    from tether.vcs.git import Git
+    from tether.vcs.prune import prune
+
+    cps = ShadowCheckpoints(Git(repo))
+    old = {"GIT_COMMITTER_DATE": "2020-01-01T00:00:00 +0000"}
+    os.environ.update(old)
+    try:
+        first = cps.record("task-start", cps.snapshot_tree(), session="s", task="old")
+        cps.keep_snapshot("s-old", first.sha)
+    finally:
+        for key in old:
+            os.environ.pop(key)
+    (repo / "new.txt").write_text("new\n")
+    cps.record("step", cps.snapshot_tree(), session="s", task="new", step=1)
+    result = prune(Git(repo), older_than_days=30)
+    assert result.checkpoints_dropped == 1 and result.refs_deleted == 1
+    kept = ShadowCheckpoints(Git(repo)).history()
+    assert [c.task for c in kept] == ["new"] and kept[0].parent is None
+    assert "new.txt" in git(repo, "ls-tree", "--name-only", kept[0].tree)

@@ -113,12 +113,14 @@ def test_malformed_calls_go_back_to_the_model(
             {"tool_calls": [{"name": "edit_file", "arguments": '{"path": "README.md",'}]},
             tool("teleport", to="mars"),
             tool("edit_file", path="README.md"),
-            tool("done", summary="nothing to do"),
+            tool("edit_file", path="README.md", search="sample", replace="example"),
+            tool("done", summary="renamed"),
         ]
     }
     server = scripted(script)
     result = run_tether("do", "Try", cwd=repo, env=model_env(server))
     assert result.returncode == 0, result.stdout
+    assert "done, unverified" in result.stdout, "no gate: done on the model's word"
     replies = [r["body"]["messages"][-1]["content"] for r in server.requests[1:]]
     assert "not valid JSON" in replies[0]
     assert "unknown tool 'teleport'" in replies[1]

@@ -85,7 +85,8 @@ def test_task_gates_failing_three_times_end_the_task(
     repo: Path, scripted: Callable[..., ScriptedServer]
 ) -> None:
     calc_repo(repo, body="    return a - b\n")
-    server = scripted({"default": [tool("done", summary="looks fine")] * 4})
+    touch = tool("edit_file", path="calc.py", search="a - b", replace="a - b  # checked")
+    server = scripted({"default": [touch] + [tool("done", summary="looks fine")] * 4})
     result = run_tether("do", "Check add()", cwd=repo, env=model_env(server))
     assert result.returncode == 1
     assert "task gates failed 3 times" in result.stdout
@@ -108,8 +109,8 @@ def test_ruff_gate_catches_lint_at_the_step(
                 search="def add(a, b):",
                 replace="import os\n\n\ndef add(a, b):",
             ),
-            tool("edit_file", path="calc.py", search="import os\n\n\n", replace=""),
-            tool("done", summary="no-op"),
+            tool("edit_file", path="calc.py", search="import os\n\n\n", replace="# touched\n"),
+            tool("done", summary="touched"),
         ]
     }
     server = scripted(script)

@@ -75,7 +75,7 @@ def test_a_task_is_done_and_committed_with_a_byte_identical_prefix(repo: Path) -
     result, model, seen = run(
         repo, [tool("read_file", path="calc.py"), EDIT, tool("done", summary="ok")]
     )
-    assert result.status is TaskStatus.DONE, result.reason
+    assert result.status is TaskStatus.UNVERIFIED, "no task gate: done on the model's word"
     assert result.changed == ["calc.py"] and result.commit
     assert "a + b" in (repo / "calc.py").read_text()
     assert git(repo, "log", "-1", "--format=%s").strip() == "tether: Fix add"
@@ -92,7 +92,7 @@ def test_a_step_out_of_scope_is_rolled_back_and_the_model_told_the_rule(repo: Pa
     result, model, seen = run(
         repo, [sneak, EDIT, tool("done", summary="ok")], Contract(scope=("calc.py",))
     )
-    assert result.status is TaskStatus.DONE
+    assert result.status is TaskStatus.UNVERIFIED
     assert (repo / "notes.md").read_text() == "notes\n", "the sneaked edit was rolled back"
     told = model.requests[1].messages[-1].content
     assert "rolled back" in told and "out_of_scope" in told and "notes.md" in told
@@ -137,7 +137,7 @@ def test_the_step_budget_ends_the_task(repo: Path) -> None:
     calc(repo)
     result, _, _ = run(repo, [tool("read_file", path="calc.py")] * 2, max_steps=2)
     assert result.status is TaskStatus.FAILED and "step budget (2 steps)" in result.reason
-    assert result.rollback is not None and result.rollback.restored == ()
+    assert result.rollback is None, "nothing changed: nothing to roll back or keep"
 
 
 def test_a_cancelled_task_is_interrupted_and_keeps_its_edits(repo: Path) -> None:
@@ -190,3 +190,20 @@ def test_a_step_that_changed_nothing_costs_no_verdict(repo: Path, wrote: bool) -
     guard.begin(base, base)
     verdict = guard.judge(wrote, [])
     assert verdict.changed == [] and verdict.violations == [] and verdict.after == base
+
+
+def test_a_task_gate_makes_done_verified(repo: Path) -> None:
+    calc(repo)
+    verify = "## task\n- `grep -q 'a + b' calc.py`\n"
+    result, _, _ = run(repo, [EDIT, tool("done", summary="ok")], verify=verify)
+    assert result.status is TaskStatus.DONE and result.status.exit_code == 0
+    assert [g.status for g in result.gates] == ["pass"]
+
+
+def test_done_with_no_change_is_its_own_status(repo: Path) -> None:
+    calc(repo)
+    done = tool("done", summary="nothing to do")
+    result, model, _ = run(repo, [tool("read_file", path="calc.py"), done, done])
+    assert result.status is TaskStatus.NOTHING_CHANGED and result.status.exit_code == 1
+    assert "nothing in the work tree changed" in model.requests[2].messages[-1].content
+    assert result.commit is None

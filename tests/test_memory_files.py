@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tether.errors import UsageError
 from tether.gates.results import GateResult
 from tether.memory.plan_md import PlanError, parse_plan, task_from_contract
 from tether.memory.progress_md import (
@@ -43,7 +44,11 @@ def test_canonical_plan_round_trips_byte_for_byte() -> None:
     assert t2 is not None
     assert t2.status == "failed" and t2.model == "smart-model" and t2.max_steps == 12
     assert t2.accept == ("pytest -q tests/test_cli.py", "ruff check src/app/cli.py")
-    assert ("owner", "sam") in t2.items, "unknown sub-keys are kept"
+    with pytest.raises(UsageError) as caught:
+        parse_plan(text.replace("  - model: smart-model", "  - owner: sam"), "PLAN.md")
+    assert "unknown task detail 'owner'" in caught.value.render() and "PLAN.md:18" in str(
+        caught.value
+    )
     assert [t.status for t in plan.tasks] == ["done", "failed", "open", "in_progress", "open"]
 
 

@@ -80,7 +80,7 @@ ATTEMPTS = [
             run_("ln -s ../../outside src/evil"),
             tool("edit_file", path="src/evil/secret.txt", search="outside", replace="x"),
         ],
-        "policy:symlink_outside",
+        "diff:symlink_outside",
     ),
     Attempt(
         "write git hook via tool",

@@ -87,7 +87,10 @@ def test_task_tier_catches_what_the_step_tier_missed(
             ),
             tool("done", summary="simplified shout"),
             tool(
-                "edit_file", path="pkg/text.py", search=buggy, replace="    return s.upper() + '!'"
+                "edit_file",
+                path="pkg/text.py",
+                search=buggy,
+                replace="    return (s.upper()) + '!'",
             ),
             tool("done", summary="restored shout"),
         ]

@@ -208,3 +208,54 @@ class _serve:
     def __exit__(self, *exc: object) -> None:
         self.proc.terminate()
         self.proc.wait()
+
+
+def test_serve_refuses_a_pick_from_another_site_or_without_the_token(
+    calc: Path, scripted: Callable[..., ScriptedServer]
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    _, run = run_six(calc, scripted)
+    head = git_out(calc, "rev-parse", "HEAD")
+    with _serve(calc) as url:
+        page = urllib.request.urlopen(f"{url}runs/{run.id}/").read().decode()
+        token = page.split('name="tether-token" content="', 1)[1].split('"', 1)[0]
+        body = json.dumps({"run": run.id, "k": 1}).encode()
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        attempts = {
+            "no token": {},
+            "wrong token": {"X-Tether-Token": "guess"},
+            "cross-site": {"X-Tether-Token": token, "Origin": "http://evil.example"},
+            "rebound host": {"X-Tether-Token": token, "Host": f"evil.example:{port}"},
+        }
+        for name, headers in attempts.items():
+            request = urllib.request.Request(
+                f"{url}api/pick",
+                data=body,
+                headers={"Content-Type": "application/json", **headers},
+                method="POST",
+            )
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request)
+            assert refused.value.code == 403, name
+    assert git_out(calc, "rev-parse", "HEAD") == head, "nothing was picked"
+
+
+def test_a_failing_reviewer_marks_the_variant_not_the_run(
+    calc: Path, scripted: Callable[..., ScriptedServer]
+) -> None:
+    script = {
+        "default": [edit(GOOD), tool("done", summary="mul")],
+        "models": {"rev": [{"content": "I will not use the tool."}] * 4},
+    }
+    server = scripted(script)
+    env = {**model_env(server), **model_env(server, role="reviewer", model="rev")}
+    result = run_tether(
+        "variants", "Add mul(a, b)", "-n", "2", "--review", cwd=calc, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    (run,) = list_runs(calc)
+    assert all("review failed" in v.reason for v in run.variants), [v.reason for v in run.variants]
+    assert all(v.metrics.get("gates") == 1 for v in run.variants)

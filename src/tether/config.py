@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tether.errors import ConfigError, MissingKeyError, UsageError
+from tether.fsutil import read_input
 from tether.tomlpos import key_lines, line_of
 
 ROLES = ("planner", "executor", "reviewer")
@@ -82,6 +83,12 @@ class GuardConfig(_Section):
     sandbox: Literal["auto", "bwrap", "none"] = "auto"
     deny_commands: list[str] = Field(default_factory=lambda: list(DEFAULT_DENY))
     command_timeout_s: float = Field(default=60.0, gt=0)
+    # bytes of added+removed lines a task may change (default: 250 per line of max_diff)
+    max_diff_bytes: int | None = Field(default=None, gt=0)
+    # files larger than this are left out of checkpoints (and a task may not make one)
+    max_file_mb: float = Field(default=50.0, gt=0)
+    # environment variables commands and gates may see, besides PATH, HOME, LANG, ...
+    pass_env: list[str] = Field(default_factory=list)
 
 
 class GatesConfig(_Section):
@@ -244,16 +251,33 @@ def find_config_file(start: Path) -> Path | None:
             raise ConfigError(f"TETHER_CONFIG points to {path}, which does not exist")
         return path
     here = start.resolve()
+    in_repo = any((folder / ".git").exists() for folder in (here, *here.parents))
     for folder in (here, *here.parents):
         candidate = folder / CONFIG_NAME
-        if candidate.is_file():
+        at_root = (folder / ".git").exists() or not in_repo
+        # below the repository root only a file git tracks counts: a task can never
+        # commit one (every tether.toml is protected), so tether never loads one a
+        # task wrote, even in an ignored folder
+        if candidate.is_file() and (at_root or _tracked(candidate)):
             return candidate
-        if (folder / ".git").exists():
+        if at_root:
             break
     from platformdirs import user_config_path
 
     user_file = user_config_path("tether") / CONFIG_NAME
     return user_file if user_file.is_file() else None
+
+
+def _tracked(path: Path) -> bool:
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", "--", path.name],
+        cwd=path.parent,
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
 
 
 def load_config(start: Path | None = None) -> LoadedConfig:
@@ -262,13 +286,14 @@ def load_config(start: Path | None = None) -> LoadedConfig:
     if path is None:
         config = TetherConfig()
     else:
-        config = parse_config(path.read_text(encoding="utf-8"), _display(path))
+        config = parse_config(read_input(path, _display(path)), _display(path))
     roles = {name: _resolve_role(name, config, path) for name in ROLES}
     return LoadedConfig(config=config, path=path, roles=roles)
 
 
 def parse_config(text: str, where: str = CONFIG_NAME) -> TetherConfig:
     """Parse and validate TOML text; errors carry ``where:LINE``."""
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -14,16 +14,18 @@ from tether.agent.events import end_fields, start_fields, step_fields
 from tether.agent.outcomes import (
     BudgetSpent,
     Completed,
+    CompletedUnverified,
     GatesFailed,
     GaveUp,
     Handoff,
     HandoffNeeded,
     Interrupted,
+    NothingChanged,
     TaskEnded,
     TaskResult,
     TooManyViolations,
 )
-from tether.agent.prompt import TaskPrompt
+from tether.agent.prompt import TaskPrompt, user_note
 from tether.agent.seams import Events, Gates, RequestShaper, StepGuard, Tools, WorkTree
 from tether.agent.state import LoopSettings, RunState
 from tether.agent.task import Task
@@ -33,6 +35,10 @@ from tether.tools.toolbox import ToolOutcome
 
 NO_TOOL_LIMIT = 3
 NUDGE = "Use the tools to make progress, or call done(summary) when the task is complete."
+NOTHING_DONE = (
+    "You called done, but nothing in the work tree changed. Make the change the task asks "
+    "for; call done again only if the task truly needs no change."
+)
 
 
 class Executor:
@@ -84,6 +90,8 @@ class Executor:
         prompt.add_reply(completion)
         run.meter.replied(prompt.history)
         run.last_text = completion.content.strip() or run.last_text
+        if any(self.tools.may_write(call) for call in completion.tool_calls):
+            self._observe_user(number, task, run)
         outcomes = await self._run_tools(completion, prompt, number)
         run.last_tool = outcomes[-1].name if outcomes and outcomes[-1].ok else ""
         guard_started = time.perf_counter()
@@ -101,6 +109,9 @@ class Executor:
         self._emit_step(number, completion, outcomes, verdict, times, run)
         # after the step's event, so a step that ends the task is still on record
         self._after_step(verdict, completion, run, feedback)
+        if run.user_changed:
+            feedback.insert(0, user_note(run.user_changed))
+            run.user_changed = []
         done = next((o.done for o in outcomes if o.done is not None), None)
         if done is not None and not verdict.violations:
             feedback += await self._try_finish(task, done, run)
@@ -127,6 +138,22 @@ class Executor:
                 self.events.emit("violation", **fields, step=number, tool=call.name)
             prompt.add_tool_result(call.id, outcome.text)
         return outcomes
+
+    def _observe_user(self, number: int, task: Task, run: RunState) -> None:
+        """What changed while no tool of the model ran is the user's: it joins the base
+        (kept at a ``user-edit`` checkpoint) and the model hears of it."""
+        paths = self.guard.observe()
+        if not paths:
+            return
+        self.worktree.checkpoint(
+            "user-edit",
+            self.guard.good,
+            task=task.title,
+            step=number,
+            extra={"base_tree": self.guard.base},
+        )
+        self.events.emit("user_edit", step=number, paths=paths)
+        run.user_changed += [p for p in paths if p not in run.user_changed]
 
     def _judge(self, number: int, task: Task, outcomes: list[ToolOutcome]) -> StepVerdict:
         """The step guard on the real tree; a kept change is checkpointed off the
@@ -173,9 +200,15 @@ class Executor:
     async def _try_finish(self, task: Task, summary: str, run: RunState) -> list[str]:
         """Task gates, then commit; raises Completed, or returns feedback to go on."""
         await self.worktree.settle()
+        self._observe_user(run.steps, task, run)
         base, good = self.guard.base, self.guard.good
         changed = [c.path for c in self.worktree.changes(base, good)]
-        if self.gates is not None:
+        if not changed:
+            run.empty_dones += 1
+            if run.empty_dones >= 2:
+                raise NothingChanged("the model called done twice and changed nothing")
+            return [NOTHING_DONE]
+        if self.gates is not None and self.gates.verifies:
             verdict = await self.gates.task(changed, base, good)
             run.gates.extend(verdict.results)
             if not verdict.passed:
@@ -189,11 +222,11 @@ class Executor:
                     f"You called done, but the task gates failed (attempt "
                     f"{run.gate_failures} of {attempts}):\n{verdict.feedback}"
                 ]
-        raise Completed(
-            "the model declared the task done"
-            + (" and the task gates passed" if self.gates else ""),
-            summary=summary,
-        )
+        if self.gates is None or not self.gates.verifies:
+            raise CompletedUnverified(
+                "the model declared the task done; no task gate checked it", summary=summary
+            )
+        raise Completed("the model declared the task done and the task gates passed", summary)
 
     def _check_context(
         self, prompt: TaskPrompt, completion: Completion, number: int, run: RunState
@@ -235,11 +268,8 @@ class Executor:
             checkpoint = self.worktree.checkpoint(
                 "context-start", tree, task=task.title, extra=extra
             )
-            base_tree, base, ref = (
-                self.worktree.tree_of(task.base_checkpoint),
-                task.base_checkpoint,
-                "",
-            )
+            base_tree = task.base_tree or self.worktree.tree_of(task.base_checkpoint)
+            base, ref = task.base_checkpoint, ""
         else:
             checkpoint = self.worktree.checkpoint("task-start", tree, task=task.title, extra=extra)
             base_tree, base = tree, checkpoint
@@ -256,7 +286,11 @@ class Executor:
 
     async def _end(self, task: Task, run: RunState, ended: TaskEnded, started: float) -> TaskResult:
         await self.worktree.settle()
-        final = self.worktree.snapshot()
+        if isinstance(ended, Interrupted):  # a tool may have been cut off: judge nothing
+            final = self.worktree.snapshot()
+        else:
+            self._observe_user(run.steps, task, run)
+            final = self.guard.good
         changed = [c.path for c in self.worktree.changes(self.guard.base, final)]
         commit = None
         if isinstance(ended, Completed) and self.settings.commit:
@@ -275,6 +309,7 @@ class Executor:
             summary=ended.summary,
             commit=commit,
             base_checkpoint=run.base_checkpoint,
+            base_tree=self.guard.base,
             final_tree=final,
             changed=changed,
             tokens=run.tokens,

@@ -14,6 +14,8 @@ class TaskStatus(StrEnum):
     code. The values are what PROGRESS.md and events.jsonl say."""
 
     DONE = "done"
+    UNVERIFIED = "done-unverified"  # done, with no task gate to prove it
+    NOTHING_CHANGED = "nothing-changed"  # the model called done and changed nothing
     FAILED = "failed"
     HANDOFF = "handoff"
     INTERRUPTED = "interrupted"
@@ -25,11 +27,37 @@ class TaskStatus(StrEnum):
     @property
     def checkpoint_kind(self) -> str:
         """The kind of the checkpoint that records the tree a task ended with."""
-        return {"done": "task-done", "interrupted": "interrupted"}.get(self.value, "task-end")
+        if self.finished:
+            return "task-done"
+        return "interrupted" if self is TaskStatus.INTERRUPTED else "task-end"
+
+    @property
+    def finished(self) -> bool:
+        """Done, verified or not: the task's change is committed."""
+        return self in (TaskStatus.DONE, TaskStatus.UNVERIFIED)
+
+    @property
+    def failed(self) -> bool:
+        """Ended without the change the task asked for (rolled back, follow-up due)."""
+        return self in (TaskStatus.FAILED, TaskStatus.NOTHING_CHANGED)
+
+    @property
+    def plan_box(self) -> str:
+        """The PLAN.md status a finished attempt leaves."""
+        return "done" if self.finished else "failed" if self.failed else "in_progress"
+
+    @property
+    def label(self) -> str:
+        """How a person reads it."""
+        return {"done-unverified": "done, unverified", "nothing-changed": "nothing changed"}.get(
+            self.value, self.value
+        )
 
 
 EXIT_CODES = {
     TaskStatus.DONE: 0,
+    TaskStatus.UNVERIFIED: 0,
+    TaskStatus.NOTHING_CHANGED: 1,
     TaskStatus.FAILED: 1,
     TaskStatus.HANDOFF: 1,
     TaskStatus.INTERRUPTED: 130,
@@ -49,6 +77,18 @@ class TaskEnded(Exception):
 
 class Completed(TaskEnded):
     status = TaskStatus.DONE
+
+
+class CompletedUnverified(Completed):
+    """Done on the model's word: there was no task gate to prove it."""
+
+    status = TaskStatus.UNVERIFIED
+
+
+class NothingChanged(TaskEnded):
+    """The model called done (twice) without changing anything."""
+
+    status = TaskStatus.NOTHING_CHANGED
 
 
 class BudgetSpent(TaskEnded):
@@ -118,6 +158,7 @@ class TaskResult:
     summary: str = ""
     commit: str | None = None
     base_checkpoint: str = ""
+    base_tree: str = ""  # the base as it ended: the attempt's start plus the user's edits
     final_tree: str = ""
     changed: list[str] = field(default_factory=list)
     tokens: Tokens = field(default_factory=Tokens)
@@ -128,4 +169,4 @@ class TaskResult:
 
     @property
     def ok(self) -> bool:
-        return self.status is TaskStatus.DONE
+        return self.status.finished

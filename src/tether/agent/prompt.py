@@ -48,6 +48,15 @@ WORKED_EXAMPLE = (
 )
 
 
+def user_note(paths: list[str]) -> str:
+    """What the model hears when the user changed files while it worked."""
+    shown = ", ".join(paths[:20]) + (f" and {len(paths) - 20} more" if len(paths) > 20 else "")
+    return (
+        f"The user changed these files while you worked: {shown}. Those changes are the "
+        "user's: keep them, and read a file again before you edit it."
+    )
+
+
 @dataclass
 class TaskPrompt:
     """The conversation of one executor context."""

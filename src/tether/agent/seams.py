@@ -19,6 +19,10 @@ from tether.vcs.diff import FileChange
 class Tools(Protocol):
     """Carries out a turn's tool calls in order (each: parse, action policy, apply)."""
 
+    def may_write(self, call: ToolCall) -> bool:
+        """Whether the call may change the tree (asked before it runs)."""
+        ...
+
     async def execute_turn(self, calls: tuple[ToolCall, ...]) -> list[ToolOutcome]: ...
 
 
@@ -62,6 +66,11 @@ class StepGuard(Protocol):
 
     def judge(self, wrote: bool, blocked: list[Violation]) -> StepVerdict: ...
 
+    def observe(self) -> list[str]:
+        """Take what changed since the last good tree (not by the model) into the base;
+        returns those paths."""
+        ...
+
     @property
     def base(self) -> str: ...
 
@@ -71,6 +80,11 @@ class StepGuard(Protocol):
 
 class Gates(Protocol):
     """Step tier after a step that changed files, task tier before done."""
+
+    @property
+    def verifies(self) -> bool:
+        """Whether there is a task tier that can prove the task done."""
+        ...
 
     async def step(self, changed: list[str], before: str, after: str) -> GateVerdict: ...
 

@@ -32,7 +32,9 @@ class RunState:
     gates: list[GateResult] = field(default_factory=list)
     silent_streak: int = 0
     gate_failures: int = 0
+    empty_dones: int = 0
     last_feedback: str = ""
     last_text: str = ""
     last_tool: str = ""
+    user_changed: list[str] = field(default_factory=list)
     mark: float = field(default_factory=time.perf_counter)

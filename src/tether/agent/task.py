@@ -19,3 +19,4 @@ class Task:
     task_id: str = ""
     model: str | None = None
     base_checkpoint: str | None = None
+    base_tree: str | None = None  # that attempt's base with the user's edits since

@@ -35,7 +35,12 @@ def note(message: str) -> None:
     err().print(f"[yellow]note:[/] {escape(message)}")
 
 
-STATUS_COLORS = {"done": "green", "interrupted": "yellow", "handoff": "magenta"}
+STATUS_COLORS = {
+    "done": "green",
+    "done-unverified": "yellow",
+    "interrupted": "yellow",
+    "handoff": "magenta",
+}
 
 
 def status_color(status: str) -> str:

@@ -31,6 +31,9 @@ def do(
     ),
     role: str = typer.Option("executor", "--role", help="Model role to use."),
     commit: bool = typer.Option(True, "--commit/--no-commit", help="Commit the task on success."),
+    detached: bool = typer.Option(
+        False, "--detached", help="Run even though HEAD is detached (no branch)."
+    ),
 ) -> None:
     """Carry out one bounded task under a contract (exit 0 done, 1 not, 2 bad input, 130).
 
@@ -51,7 +54,7 @@ def do(
         allow_delete=allow_delete or None,
         max_steps=max_steps,
     )
-    result = run_cancellable(lambda: do_task(workspace, instruction, flags, role, commit))
+    result = run_cancellable(lambda: do_task(workspace, instruction, flags, role, commit, detached))
     report(result)
     raise typer.Exit(result.status.exit_code)
 
@@ -72,9 +75,16 @@ def report(result: object) -> None:
     )
     if result.summary:
         out().print(f"[dim]summary:[/] {escape(result.summary[:500])}")
+    commit = f" (commit {result.commit[:10]})" if result.commit else ""
     if result.status is TaskStatus.DONE:
-        commit = f" (commit {result.commit[:10]})" if result.commit else ""
         out().print(f"[bold green]done[/]: {escape(result.reason)}{commit}")
+    elif result.status is TaskStatus.UNVERIFIED:
+        out().print(
+            f"[bold yellow]done, unverified[/]: {escape(result.reason)}{commit}; add a "
+            "`## task` gate to VERIFY.md (`tether init` writes one) so done needs evidence"
+        )
+    elif result.status is TaskStatus.NOTHING_CHANGED:
+        out().print(f"[bold red]nothing changed[/]: {escape(result.reason)}")
     elif result.status is TaskStatus.INTERRUPTED:
         out().print(
             f"[bold yellow]interrupted[/]: {escape(result.reason)}; the tree is kept as "
@@ -131,13 +141,23 @@ def ledger_files(workspace: Workspace) -> tuple[str, ...]:
 
 def checkpoints(
     limit: int = typer.Option(20, "--limit", "-n", help="How many to show."),
+    prune: bool = typer.Option(
+        False, "--prune", help="Drop checkpoints and snapshots older than --older-than."
+    ),
+    older_than: float = typer.Option(
+        14.0, "--older-than", min=0, metavar="DAYS", help="With --prune: age to drop."
+    ),
 ) -> None:
-    """List tether's checkpoints in this work tree, newest first."""
+    """List tether's checkpoints in this work tree, newest first (--prune frees old ones)."""
     from rich.markup import escape
     from rich.table import Table
 
     from tether.vcs.checkpoints import ShadowCheckpoints
     from tether.vcs.git import Git
+
+    if prune:
+        prune_checkpoints(older_than)
+        return
     from tether.workspace import Workspace
 
     workspace = Workspace.open(need_repo=True)
@@ -158,3 +178,18 @@ def checkpoints(
             cp.session,
         )
     out().print(table)
+
+
+def prune_checkpoints(older_than: float) -> None:
+    from tether.vcs.git import Git
+    from tether.vcs.prune import prune
+    from tether.workspace import Workspace, work_tree_lock
+
+    workspace = Workspace.open(need_repo=True)
+    with work_tree_lock(workspace.root):
+        result = prune(Git(workspace.root), older_than)
+    out().print(
+        f"pruned {result.checkpoints_dropped} checkpoint(s) and {result.refs_deleted} "
+        f"snapshot/run ref(s) older than {older_than:g} day(s); .git: "
+        f"{result.kib_before / 1024:.1f} MB → {result.kib_after / 1024:.1f} MB"
+    )

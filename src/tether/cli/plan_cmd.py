@@ -33,7 +33,7 @@ def plan(
     if not run_now:
         out().print("review them, then `tether run --all` (or `tether run T1`)")
         return
-    run(task_id=None, run_all=True, keep_going=False, max_steps=None)
+    run(task_id=None, run_all=True, keep_going=False, max_steps=None, detached=False)
 
 
 def run(
@@ -41,6 +41,9 @@ def run(
     run_all: bool = typer.Option(False, "--all", help="Run all open tasks in order."),
     keep_going: bool = typer.Option(False, "--keep-going", help="Go on after a failed task."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Steps per context."),
+    detached: bool = typer.Option(
+        False, "--detached", help="Run even though HEAD is detached (no branch)."
+    ),
 ) -> None:
     """Run PLAN.md tasks: the next open one (an interrupted one first), one by id, or --all."""
     from rich.markup import escape
@@ -52,7 +55,9 @@ def run(
 
     ws = Workspace.open(need_repo=True)
     ws.log.subscribe(ProgressPrinter(out()))
-    report = run_cancellable(lambda: run_plan(ws, task_id, run_all, keep_going, max_steps))
+    report = run_cancellable(
+        lambda: run_plan(ws, task_id, run_all, keep_going, max_steps, detached)
+    )
     if not report.results:
         out().print(
             "nothing to run: every task in PLAN.md is done or failed "

@@ -24,8 +24,10 @@ class ProgressPrinter:
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = str(event.get("type"))
-        if self.brief and kind in ("context", "gate", "task_start"):
+        if self.brief and kind in ("context", "task_start"):
             return
+        if self.brief and kind == "gate" and event.get("status") in ("pass", "skip"):
+            return  # a variant's passing gates are in its gallery card; failing ones show
         handler = getattr(self, "_on_" + kind, None)
         if handler is not None:
             handler(event)
@@ -90,6 +92,13 @@ class ProgressPrinter:
             f"      [{color}]gate {event.get('tier')} {status}[/] {escape(str(event.get('gate')))} "
             f"[dim]{event.get('seconds', 0):.2f}s {escape(str(event.get('summary') or ''))}[/]"
         )
+        if status not in ("pass", "skip"):
+            # a failing gate's own output, not only what the model is told
+            lines = [ln for ln in str(event.get("details") or "").splitlines() if ln.strip()]
+            for line in lines[:8]:
+                self.console.print(f"{self.prefix}        [dim]{escape(line[:160])}[/]")
+            if event.get("log"):
+                self.console.print(f"{self.prefix}        [dim]full output: {event['log']}[/]")
 
     def _on_context(self, event: dict[str, Any]) -> None:
         used, limit = int(event.get("used") or 0), int(event.get("limit") or 1)

@@ -27,6 +27,9 @@ def variants(
     max_diff: int | None = typer.Option(None, "--max-diff", min=1),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1),
     list_only: bool = typer.Option(False, "--list", help="List runs instead."),
+    detached: bool = typer.Option(
+        False, "--detached", help="Run even though HEAD is detached (no branch)."
+    ),
 ) -> None:
     """Run N attempts at one task in parallel worktrees; gate, score and show them."""
     if list_only or target is None:
@@ -58,7 +61,7 @@ def variants(
     console = out()
     record = run_cancellable(
         lambda: run_variants(
-            ws, plan, lambda k: ProgressPrinter(console, prefix=f"[{k}] ", brief=True)
+            ws, plan, lambda k: ProgressPrinter(console, prefix=f"[{k}] ", brief=True), detached
         )
     )
     show(record, write_gallery(ws.root, record))
@@ -96,6 +99,9 @@ def pick(
     k: int = typer.Argument(..., help="The variant to take."),
     hunks: str | None = typer.Option(None, "--hunks", help="Only these hunks, e.g. 1,3."),
     keep: bool = typer.Option(False, "--keep", help="Keep the run's worktrees."),
+    detached: bool = typer.Option(
+        False, "--detached", help="Run even though HEAD is detached (no branch)."
+    ),
 ) -> None:
     """Apply variant K to your tree, re-run the task gates, commit it as one commit."""
     from rich.markup import escape
@@ -106,7 +112,7 @@ def pick(
     from tether.workspace import Workspace
 
     ws = Workspace.open(need_repo=True)
-    result = run_cancellable(lambda: run_pick(ws, run, k, parse_hunks(hunks), keep))
+    result = run_cancellable(lambda: run_pick(ws, run, k, parse_hunks(hunks), keep, detached))
     for gate in result.gates:
         out().print(f"  gate {gate.status}: {escape(gate.gate)} {escape(gate.summary)}")
     if result.ok:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tether.agent.outcomes import TaskStatus
 from tether.config import INSTALL_HINT, local_available
 from tether.demo.project import create
 from tether.errors import UsageError
@@ -65,7 +64,7 @@ async def run_demo(
     ws.log.subscribe(listener)
     try:
         report = await run_plan(ws, run_all=True, keep_going=True)
-        failed = [task_id for task_id, status, _ in report.results if status is TaskStatus.FAILED]
+        failed = [task_id for task_id, status, _ in report.results if status.failed]
         extra: dict[str, Any] = {}
         if variants and failed:
             extra = await _variants_of(

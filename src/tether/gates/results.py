@@ -64,6 +64,7 @@ class GateResult:
             "summary": self.summary,
             "log": self.log_path,
             "evidence": self.evidence,
+            **({"details": self.details[:1500]} if not self.ok and self.details else {}),
         }
 
 

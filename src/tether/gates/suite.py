@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tether.config import GatesConfig, TetherConfig
+from tether.fsutil import read_input
 from tether.gates.context import Reviewer
 from tether.gates.runner import GateRunner
 from tether.memory.locations import memory_file
@@ -28,7 +29,7 @@ class GateSuite:
         if not path.is_file():
             return cls(settings=config.gates)
         where = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-        specs = parse_verify(path.read_text(encoding="utf-8"), where)
+        specs = parse_verify(read_input(path, where), where)
         return cls(tuple(specs), config.gates, present=True)
 
     @property

@@ -20,6 +20,10 @@ class GateTiers:
     git: Git
     contract: str = ""
 
+    @property
+    def verifies(self) -> bool:
+        return bool(self.runner.tier("task"))
+
     async def step(self, changed: list[str], before: str, after: str) -> GateVerdict:
         ranges = changed_lines(self.git.run("diff", "-U0", "--no-color", before, after))
         results = await self.runner.run("step", changed, line_ranges=ranges)

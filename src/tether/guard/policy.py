@@ -58,6 +58,9 @@ class ActionPolicy:
         """The normalised repo-relative path, or why it is refused."""
         if not path or not path.strip():
             return None, _violation("empty_path", "the path is empty")
+        problem = _malformed(path)
+        if problem:
+            return None, _violation("bad_path", problem)
         if os.path.isabs(path) or path.startswith("~"):
             return None, _violation(
                 "outside_repo", f"{path!r} is absolute; use a path relative to the repository root"
@@ -70,10 +73,13 @@ class ActionPolicy:
             return None, _violation(
                 "symlink_outside", f"{path!r} resolves to {resolved}, outside the repository"
             )
-        first = rel.split("/")[0]
-        if first in RESERVED or ".git" in rel.split("/"):
-            rule = RESERVED.get(first, "git_dir")
-            return None, _violation(rule, f"{path!r} is inside {first}/, which tether protects")
+        for candidate in (rel, self._resolved_rel(rel)):
+            parts = candidate.split("/")
+            if parts[0] in RESERVED or ".git" in parts:
+                rule = RESERVED.get(parts[0], "git_dir")
+                return None, _violation(
+                    rule, f"{path!r} is inside {parts[0]}/, which tether protects"
+                )
         return rel, None
 
     def check_read(self, path: str) -> tuple[str | None, Violation | None]:
@@ -99,8 +105,8 @@ class ActionPolicy:
 
     def path_rule(self, rel: str) -> Violation | None:
         """Contract rules for changing ``rel`` (shared with the diff contract)."""
-        if rel == CONFIG_FILE:
-            return _violation("config_file", "tether.toml is the harness's configuration")
+        if rel == CONFIG_FILE or rel.endswith("/" + CONFIG_FILE):
+            return _violation("config_file", f"{rel} is the harness's configuration")
         if rel in self.contract.ledger_files:
             return _violation("state_file", f"{rel} is kept by tether itself")
         if rel in self.contract.rule_files and not self.contract.rule_file_in_scope(rel):
@@ -139,6 +145,21 @@ class ActionPolicy:
                         "edit tools instead",
                     )
         return None
+
+
+MAX_PATH = 1024
+MAX_NAME = 255
+
+
+def _malformed(path: str) -> str:
+    """Why a path can never name a file here ('' when it can)."""
+    if "\0" in path:
+        return "the path holds a NUL character"
+    if len(path.encode("utf-8", "surrogateescape")) > MAX_PATH:
+        return f"the path is over {MAX_PATH} bytes long"
+    if any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME for part in path.split("/")):
+        return f"a name in the path is over {MAX_NAME} bytes long"
+    return ""
 
 
 def simple_commands(command: str, depth: int = 0) -> list[list[str]]:

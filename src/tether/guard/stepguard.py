@@ -3,7 +3,10 @@ tree is checked against the diff contract; a violating step is rolled back to th
 good tree; violations in a row are counted (layer 1's blocked calls count too).
 
 The step guard holds the task's trees: its base (the diff contract is measured from
-there) and the last good tree (rollbacks go back to it)."""
+there) and the last good tree (rollbacks go back to it). What changed between one step
+and the next, while no tool of the model ran, is the user's: ``observe()`` takes it
+into the base (so it is never rolled back nor counted against the contract) and says
+which files it was."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from typing import Protocol
 
 from tether.guard.contract import Violation
 from tether.guard.diffcheck import DiffContract
+from tether.guard.gitstate import GitStateCopy
+from tether.guard.ledger import LedgerCopy
 from tether.vcs.diff import FileChange
 
 
@@ -22,7 +27,15 @@ class Tree(Protocol):
 
     def changes(self, base: str, tree: str) -> list[FileChange]: ...
 
+    def diff_bytes(self, base: str, tree: str) -> int: ...
+
     def restore(self, tree: str) -> list[str]: ...
+
+    def graft(self, into: str, source: str, paths: list[str]) -> str: ...
+
+    def left_out(self) -> list[tuple[str, int]]: ...
+
+    def remove(self, path: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -63,13 +76,23 @@ class StepVerdict:
 class TaskStepGuard:
     """The diff contract, the rollback and the violation streak of one task."""
 
-    def __init__(self, tree: Tree, contract: DiffContract, max_violations: int = 3):
+    def __init__(
+        self,
+        tree: Tree,
+        contract: DiffContract,
+        max_violations: int = 3,
+        ledger: LedgerCopy | None = None,
+        git_state: GitStateCopy | None = None,
+    ):
         self.tree = tree
         self.contract = contract
         self.max_violations = max_violations
+        self.ledger = ledger
+        self.git_state = git_state
         self._base = ""
         self._good = ""
         self._good_changes: dict[str, tuple[str, str]] = {}
+        self._base_oversized: set[tuple[str, int]] = set()
         self.streak = 0
 
     @property
@@ -83,24 +106,45 @@ class TaskStepGuard:
     def begin(self, base: str, current: str) -> None:
         """Start judging: the contract is measured from ``base``; ``current`` is good."""
         self._base, self._good = base, current
-        changes = self.tree.changes(base, current) if base != current else []
-        self._good_changes = {c.path: (c.mode, c.blob) for c in changes}
+        self._good_changes = self._changes_of(base, current)
+        self._base_oversized = set(self.tree.left_out())
         self.streak = 0
+        self._take_copies()
+
+    def observe(self) -> list[str]:
+        """Before the model's tools run: what changed since the last good tree was done
+        by someone else (the user in an editor). It joins the base and the good tree;
+        returns the paths."""
+        self._take_copies()
+        tree = self.tree.snapshot()
+        if tree == self._good:
+            return []
+        paths = sorted(c.path for c in self.tree.changes(self._good, tree))
+        self._base = self.tree.graft(self._base, tree, paths)
+        self._good = tree
+        self._good_changes = self._changes_of(self._base, tree)
+        self._base_oversized |= set(self.tree.left_out())
+        return paths
 
     def judge(self, wrote: bool, blocked: list[Violation]) -> StepVerdict:
         """Judge the step that just ran (``wrote``: a tool that may write was used;
         ``blocked``: what the action policy refused)."""
         before = self._good
         violations = list(blocked)
+        if wrote:
+            violations += self._check_copies()
         changed: list[str] = []
         restored: list[str] | None = None
         tree = self.tree.snapshot() if wrote else before
-        if tree != before:
+        new_large = [f for f in self.tree.left_out() if f not in self._base_oversized]
+        if tree != before or new_large:
             changes = self.tree.changes(self._base, tree)
-            found = self.contract.check(changes)
+            size = self.tree.diff_bytes(self._base, tree) if changes else 0
+            found = self.contract.check(changes, size, new_large)
             if found:
                 violations += found
                 restored = self.tree.restore(before)
+                restored += [path for path, _ in new_large if self.tree.remove(path)]
             else:
                 changed = self._accept(tree, changes)
         self.streak = self.streak + 1 if violations else 0
@@ -113,6 +157,22 @@ class TaskStepGuard:
             streak=self.streak,
             limit=self.max_violations,
         )
+
+    def _take_copies(self) -> None:
+        for copy in (self.ledger, self.git_state):
+            if copy is not None:
+                copy.take()
+
+    def _check_copies(self) -> list[Violation]:
+        found: list[Violation] = []
+        for copy in (self.ledger, self.git_state):
+            if copy is not None:
+                found += copy.check()
+        return found
+
+    def _changes_of(self, base: str, tree: str) -> dict[str, tuple[str, str]]:
+        changes = self.tree.changes(base, tree) if base != tree else []
+        return {c.path: (c.mode, c.blob) for c in changes}
 
     def _accept(self, tree: str, changes: list[FileChange]) -> list[str]:
         """This step's own changes, from the two diffs against the base (no third)."""

@@ -10,12 +10,13 @@
 Boxes: ``[ ]`` open, ``[~]`` in progress, ``[x]`` done, ``[!]`` failed. Known sub-keys:
 scope and protect (comma-separated globs), max-diff, max-steps, accept (one command per
 line; repeat the key for more), notes, model (the executor model for this task).
-Unknown sub-keys are kept as they are. Everything that is not a task (headings, prose)
-is kept byte for byte; a canonical file renders back identically.
+An unknown sub-key is an error (naming the nearest known one). Everything that is not a
+task (headings, prose) is kept byte for byte; a canonical file renders back identically.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -136,6 +137,17 @@ class Plan:
         return f"{task_id}.{number}"
 
 
+def outside_repo(glob: str) -> str:
+    """Why a scope or protect glob leaves the repository ('' when it does not)."""
+    if glob.startswith(("/", "~")) or (len(glob) > 1 and glob[1] == ":"):
+        return f"{glob!r} is absolute; give a path relative to the repository root"
+    if ".." in glob.replace("\\", "/").split("/"):
+        return f"{glob!r} leaves the repository"
+    if "\0" in glob:
+        return f"{glob!r} holds a NUL character"
+    return ""
+
+
 def _globs(values: list[str]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
@@ -190,6 +202,21 @@ def _new_task(match: re.Match[str], number: int, where: str, plan: Plan) -> Plan
 
 
 def _check_item(key: str, value: str, where: str) -> None:
+    if key not in KNOWN:
+        close = difflib.get_close_matches(key, KNOWN, n=1)
+        raise PlanError(
+            f"unknown task detail {key!r}",
+            where=where,
+            hint=(f"did you mean {close[0]!r}? " if close else "")
+            + f"the details are: {', '.join(KNOWN)}",
+        )
+    if key in ("scope", "protect"):
+        for glob in _globs([value]):
+            problem = outside_repo(glob)
+            if problem:
+                raise PlanError(
+                    f"{key}: {problem}", where=where, hint="use paths inside the repository"
+                )
     if key in ("max-diff", "max-steps"):
         if not value.strip().isdigit() or int(value) <= 0:
             raise PlanError(

@@ -106,11 +106,27 @@ def _belongs(text: str, gate_line: int, number: int) -> bool:
     return all(not ln.strip() or _SUBITEM.match(ln) or ln.startswith((" ", "\t")) for ln in lines)
 
 
+PLACEHOLDERS = ("changed", "changed_py", "affected_tests", "port")
+_PLACEHOLDER = re.compile(r"(?<![$\\{])\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def check_placeholders(text: str, where: str) -> None:
+    """Every ``{name}`` in a gate is one tether fills in (``${VAR}`` is the shell's)."""
+    for name in _PLACEHOLDER.findall(text):
+        if name not in PLACEHOLDERS:
+            raise VerifyError(
+                f"unknown placeholder {{{name}}}",
+                where=where,
+                hint=f"the placeholders are {', '.join('{' + p + '}' for p in PLACEHOLDERS)}",
+            )
+
+
 def _gate(body: str, tier: str, number: int, where: str) -> GateSpec:
     command = _COMMAND.match(body)
     if command:
         if not command.group(1).strip():
             raise VerifyError("the command in backticks is empty", where=where)
+        check_placeholders(command.group(1), where)
         return GateSpec(
             "command",
             tier,
@@ -134,6 +150,7 @@ def _gate(body: str, tier: str, number: int, where: str) -> GateSpec:
                 where=where,
                 hint="e.g. - browser http://127.0.0.1:{port}/",
             )
+        check_placeholders(url, where)
         return GateSpec("browser", tier, number, url=url, note=" ".join(words[2:]))
     raise VerifyError(
         f"unrecognised gate {body[:60]!r}",
@@ -162,6 +179,7 @@ def _option(gate: GateSpec, key: str, value: str, where: str) -> GateSpec:
     value = value.strip()
     if key == "start":
         value = value.strip("`").strip()
+        check_placeholders(value, where)
     if not value:
         raise VerifyError(f"option {key!r} is empty", where=where)
     return replace(gate, start=value) if key == "start" else replace(gate, expect=value)

@@ -8,17 +8,24 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Protocol
 
-from tether.sandbox.isolation import BwrapSandbox, PlainSandbox, make_sandbox, scrubbed_env
+from tether.sandbox.isolation import (
+    BwrapSandbox,
+    Isolation,
+    PlainSandbox,
+    command_env,
+    make_sandbox,
+)
 from tether.sandbox.process import CommandResult, clip_tail
 
 __all__ = [
     "BwrapSandbox",
     "CommandResult",
+    "Isolation",
     "PlainSandbox",
     "Sandbox",
     "clip_tail",
+    "command_env",
     "make_sandbox",
-    "scrubbed_env",
 ]
 
 

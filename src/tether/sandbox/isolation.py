@@ -2,11 +2,13 @@
 
 With bubblewrap (``bwrap``): the work tree is read-write; ``.git``, ``.tether``,
 ``tether.toml`` and the task's protected files are read-only; the rest of the file
-system is read-only; ``$HOME``, ``/home``, ``/root`` and ``/tmp`` are empty; there is no
-network unless the task allows it; the environment is scrubbed of variables whose names
-contain KEY, TOKEN, SECRET or PASSWORD. Where a pids cgroup is writable, the command's
-process tree is capped (a fork bomb stops there) and killed as a whole on timeout.
-Without bwrap, commands run unsandboxed and layers 1 and 3 carry the load.
+system is read-only; ``$HOME``, ``/home``, ``/root``, ``/tmp`` and ``/run`` are empty
+(but for the toolchains on PATH and the folders an editable install points at, shown
+read-only); sockets in the work tree are unreachable; there is no network unless the
+task allows it. Either way the environment is an allowlist (``ALLOWED_ENV`` plus
+``[guard] pass_env``). Where a pids cgroup is writable, the command's process tree is
+capped (a fork bomb stops there) and killed as a whole on timeout. Without bwrap,
+commands run unsandboxed and layers 1 and 3 carry the load (tether says so at start).
 """
 
 from __future__ import annotations
@@ -17,39 +19,67 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tether.errors import UsageError
 from tether.layout import STATE_DIR
 from tether.sandbox.process import CommandResult, PidsCgroup, execute, kill_tree
 
-SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
+# What a command sees of tether's environment: these names (and LC_*), what
+# ``[guard] pass_env`` adds, nothing else -- no API key, token, database URL, DSN or
+# agent socket reaches a command by accident.
+ALLOWED_ENV = (
+    "PATH", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL", "COLUMNS",
+    "LINES", "NO_COLOR", "FORCE_COLOR", "CI", "VIRTUAL_ENV", "CONDA_PREFIX",
+    "CONDA_DEFAULT_ENV", "PYTHONPATH", "PYTHONHASHSEED", "PYTHONUTF8", "SOURCE_DATE_EPOCH",
+)  # fmt: skip
 
 
-def scrubbed_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not any(word in k.upper() for word in SECRET_WORDS)
-    }
+def command_env(
+    home: Path, pass_env: Iterable[str] = (), extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a sandboxed command: an allowlist, an empty $HOME."""
+    allowed = set(ALLOWED_ENV) | set(pass_env)
+    env = {k: v for k, v in os.environ.items() if k in allowed or k.startswith("LC_")}
     env.update(
         {"HOME": str(home), "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", **(extra or {})}
     )
     return env
 
 
+@dataclass(frozen=True)
+class Isolation:
+    """What a sandbox lets a command see and do (the guard decides it; see
+    ``tether/workflow/sandboxes.py``). Paths are relative to the work tree unless said."""
+
+    read_only: tuple[str, ...] = ()
+    allow_network: bool = False
+    pass_env: tuple[str, ...] = ()
+    extra_env: tuple[tuple[str, str], ...] = ()
+    hide: tuple[str, ...] = ()  # sockets in the tree: unreachable
+    visible: tuple[str, ...] = ()  # absolute folders under a hidden one, shown read-only
+
+
 class PlainSandbox:
-    """No OS isolation: a scrubbed environment, an empty $HOME, a process-tree kill."""
+    """No OS isolation: an allowlisted environment, an empty $HOME, a process-tree kill."""
 
     name = "none"
 
-    def __init__(self, use_cgroup: bool = True):
+    def __init__(self, isolation: Isolation = Isolation(), use_cgroup: bool = True):
+        self.isolation = isolation
         self.use_cgroup = use_cgroup
 
     def argv(self, command: str, cwd: Path, home: Path) -> list[str]:
         return ["/bin/sh", "-c", command]
 
+    def env(self, home: Path) -> dict[str, str]:
+        iso = self.isolation
+        return command_env(home, iso.pass_env, dict(iso.extra_env))
+
     def with_network(self) -> PlainSandbox:
         """This sandbox, sharing the host's network (for servers a browser must reach)."""
-        return self
+        return type(self)(replace(self.isolation, allow_network=True), self.use_cgroup)
 
     async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandResult:
         with tempfile.TemporaryDirectory(prefix="tether-home-") as home:
@@ -57,7 +87,7 @@ class PlainSandbox:
                 self.argv(command, cwd, Path(home)),
                 command,
                 cwd,
-                scrubbed_env(Path(home)),
+                self.env(Path(home)),
                 timeout_s,
                 self.use_cgroup,
             )
@@ -73,7 +103,7 @@ class PlainSandbox:
                 proc = await asyncio.create_subprocess_exec(
                     *(cgroup.wrap(argv) if cgroup else argv),
                     cwd=cwd,
-                    env=scrubbed_env(Path(home)),
+                    env=self.env(Path(home)),
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=sink,
                     stderr=sink,
@@ -91,59 +121,43 @@ class PlainSandbox:
 class BwrapSandbox(PlainSandbox):
     """bubblewrap isolation (see the module docstring)."""
 
-    def with_network(self) -> BwrapSandbox:
-        return BwrapSandbox(
-            self.read_only, allow_network=True, use_cgroup=self.use_cgroup, bwrap=self.bwrap
-        )
-
     name = "bwrap"
 
     def __init__(
-        self,
-        read_only: Iterable[str] = (),
-        allow_network: bool = False,
-        use_cgroup: bool = True,
-        bwrap: str = "bwrap",
+        self, isolation: Isolation = Isolation(), use_cgroup: bool = True, bwrap: str = "bwrap"
     ):
-        super().__init__(use_cgroup)
-        self.read_only = tuple(read_only)
-        self.allow_network = allow_network
+        super().__init__(isolation, use_cgroup)
         self.bwrap = bwrap
+
+    def with_network(self) -> BwrapSandbox:
+        return BwrapSandbox(
+            replace(self.isolation, allow_network=True), self.use_cgroup, self.bwrap
+        )
 
     def argv(self, command: str, cwd: Path, home: Path) -> list[str]:
         root = cwd.resolve()
-        args = [
-            self.bwrap,
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--tmpfs",
-            "/tmp",
-        ]
+        iso = self.isolation
+        args = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        args += ["--tmpfs", "/tmp"]
+        if Path("/run").is_dir():  # agent and service sockets (ssh, gpg, docker, dbus)
+            args += ["--tmpfs", "/run"]
         hidden = [folder for folder in HIDDEN if folder.is_dir()]
         for folder in hidden:
             args += ["--tmpfs", str(folder)]
-        for tool_dir in toolchain_dirs(hidden):
-            args += ["--ro-bind", str(tool_dir), str(tool_dir)]
+        for tool_dir in [*toolchain_dirs(hidden), *map(Path, iso.visible)]:
+            if tool_dir.is_dir():
+                args += ["--ro-bind", str(tool_dir), str(tool_dir)]
         args += ["--dir", str(home), "--bind", str(root), str(root)]
-        for rel in (".git", STATE_DIR, "tether.toml", *self.read_only):
+        for rel in (".git", STATE_DIR, "tether.toml", *iso.read_only):
             target = root / rel
             if target.exists() or target.is_symlink():
                 args += ["--ro-bind", str(target), str(target)]
-        args += [
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--die-with-parent",
-            "--new-session",
-            "--chdir",
-            str(root),
-        ]
-        if not self.allow_network:
+        for rel in iso.hide:
+            if (root / rel).is_socket():
+                args += ["--ro-bind", "/dev/null", str(root / rel)]
+        args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
+        args += ["--new-session", "--chdir", str(root)]
+        if not iso.allow_network:
             args.append("--unshare-net")
         return [*args, "--", "/bin/sh", "-c", command]
 
@@ -181,16 +195,14 @@ def _tool_root(top: Path, path: Path) -> Path:
     return path if root.name in (".local", ".config") else root
 
 
-def make_sandbox(
-    mode: str, read_only: Iterable[str] = (), allow_network: bool = False
-) -> BwrapSandbox | PlainSandbox:
+def make_sandbox(mode: str, isolation: Isolation = Isolation()) -> BwrapSandbox | PlainSandbox:
     """``auto``: bwrap when installed; ``bwrap``: required; ``none``: unsandboxed."""
     found = shutil.which("bwrap")
     if mode == "none" or (mode == "auto" and found is None):
-        return PlainSandbox()
+        return PlainSandbox(isolation)
     if found is None:
         raise UsageError(
             'sandbox = "bwrap" but bubblewrap is not installed',
             hint='install it (Debian/Ubuntu: apt-get install bubblewrap) or set sandbox = "auto"',
         )
-    return BwrapSandbox(read_only=read_only, allow_network=allow_network, bwrap=found)
+    return BwrapSandbox(isolation, bwrap=found)

@@ -3,10 +3,13 @@ already checked and relative to the repository root."""
 
 from __future__ import annotations
 
-import re
+import stat
+import time
 from pathlib import Path
 
-from tether.fsutil import atomic_write
+import regex
+
+from tether.fsutil import UnsafePath, read_regular, safe_unlink, safe_write
 from tether.guard.globs import matches
 from tether.tools.edit import EditError, apply_edit
 from tether.vcs.files import repo_files
@@ -16,6 +19,8 @@ PAGE_CHARS = 20_000
 MAX_LISTED = 400
 MAX_MATCHES = 60
 MAX_SEARCH_BYTES = 1_000_000
+MAX_READ_BYTES = 20_000_000
+SEARCH_SECONDS = 5.0
 
 
 class ToolFailure(Exception):
@@ -23,12 +28,19 @@ class ToolFailure(Exception):
 
 
 def read_text(root: Path, rel: str) -> str:
+    """A text file of the repository (the policy has checked where it leads); never
+    blocks on a FIFO, never reads a device."""
     path = root / rel
-    if not path.exists():
-        raise ToolFailure(f"{rel} does not exist (list_files shows what does)")
-    if path.is_dir():
-        raise ToolFailure(f"{rel} is a directory; use list_files with glob '{rel}/**'")
-    data = path.read_bytes()
+    try:
+        if path.is_dir():
+            raise ToolFailure(f"{rel} is a directory; use list_files with glob '{rel}/**'")
+        data = read_regular(path, MAX_READ_BYTES)
+    except FileNotFoundError:
+        raise ToolFailure(f"{rel} does not exist (list_files shows what does)") from None
+    except UnsafePath:
+        raise ToolFailure(f"{rel} is not a regular file") from None
+    except OSError as exc:
+        raise ToolFailure(f"{rel} cannot be read: {exc.strerror or exc}") from None
     if b"\0" in data[:8192]:
         raise ToolFailure(f"{rel} is a binary file")
     return data.decode("utf-8", "replace")
@@ -72,26 +84,25 @@ def list_files(root: Path, glob: str | None) -> str:
 
 
 def search(root: Path, pattern: str, glob: str | None) -> str:
+    """Lines matching ``pattern`` in the repository's regular files (symlinks are not
+    followed, FIFOs and devices not read); the whole search has a time limit, so a
+    catastrophic pattern ends with an error instead of hanging."""
     try:
-        regex = re.compile(pattern)
-    except re.error as exc:
+        compiled = regex.compile(pattern)
+    except regex.error as exc:
         raise ToolFailure(f"bad regular expression {pattern!r}: {exc}") from None
+    deadline = time.monotonic() + SEARCH_SECONDS
     hits: list[str] = []
     total = 0
     for rel in repo_files(root):
         if glob is not None and not matches(glob, rel):
             continue
-        path = root / rel
-        if path.stat().st_size > MAX_SEARCH_BYTES:
-            continue
-        data = path.read_bytes()
-        if b"\0" in data[:8192]:
-            continue
-        for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-            if regex.search(line):
-                total += 1
-                if len(hits) < MAX_MATCHES:
-                    hits.append(f"{rel}:{number}: {line.strip()[:200]}")
+        for number, line in _lines(root, rel):
+            if not _matches(compiled, line, deadline, pattern):
+                continue
+            total += 1
+            if len(hits) < MAX_MATCHES:
+                hits.append(f"{rel}:{number}: {line.strip()[:200]}")
     if not hits:
         return f"no matches for {pattern!r}"
     more = total - len(hits)
@@ -100,21 +111,58 @@ def search(root: Path, pattern: str, glob: str | None) -> str:
     )
 
 
+def _matches(compiled: regex.Pattern[str], line: str, deadline: float, pattern: str) -> bool:
+    left = deadline - time.monotonic()
+    try:
+        if left > 0:
+            return compiled.search(line, timeout=left) is not None
+    except TimeoutError:
+        pass
+    raise ToolFailure(
+        f"the search for {pattern!r} took over {SEARCH_SECONDS:.0f} s and was stopped; "
+        "use a simpler pattern or a narrower glob"
+    )
+
+
+def _lines(root: Path, rel: str) -> list[tuple[int, str]]:
+    """The numbered lines of a regular text file (none for links, binaries, FIFOs)."""
+    path = root / rel
+    try:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SEARCH_BYTES:
+            return []
+        data = read_regular(path, MAX_SEARCH_BYTES)
+    except OSError:
+        return []
+    if b"\0" in data[:8192]:
+        return []
+    return list(enumerate(data.decode("utf-8", "replace").splitlines(), 1))
+
+
 def edit_file(root: Path, rel: str, search_text: str, replace: str) -> str:
     text = read_text(root, rel)
     result = apply_edit(text, search_text, replace, rel)
     if isinstance(result, EditError):
         raise ToolFailure(result.message)
-    atomic_write(root / rel, result.encode("utf-8"))
+    if read_text(root, rel) != text:  # someone (the user, in an editor) saved it meanwhile
+        raise ToolFailure(
+            f"{rel} changed while you edited it; that change is the user's and is kept. "
+            "Read the file again, then make your edit"
+        )
+    _write(root, rel, result.encode("utf-8"))
     added = replace.count("\n") + 1 if replace else 0
     return f"edited {rel} (replaced {search_text.count(chr(10)) + 1} line(s) with {added})"
 
 
 def create_file(root: Path, rel: str, content: str) -> str:
     path = root / rel
-    if path.exists() or path.is_symlink():
+    try:
+        exists = path.exists() or path.is_symlink()
+    except OSError as exc:
+        raise ToolFailure(f"{rel} cannot be created: {exc.strerror or exc}") from None
+    if exists:
         raise ToolFailure(f"{rel} already exists; change it with edit_file")
-    atomic_write(path, content.encode("utf-8"))
+    _write(root, rel, content.encode("utf-8"))
     return (
         f"created {rel} ({content.count(chr(10)) + (0 if content.endswith(chr(10)) else 1)} lines)"
     )
@@ -124,5 +172,20 @@ def delete_file(root: Path, rel: str) -> str:
     path = root / rel
     if not path.is_file() and not path.is_symlink():
         raise ToolFailure(f"{rel} is not a file")
-    path.unlink()
+    try:
+        safe_unlink(root, rel)
+    except UnsafePath as exc:
+        raise ToolFailure(f"{rel} cannot be deleted: {exc}") from None
     return f"deleted {rel}"
+
+
+def _write(root: Path, rel: str, data: bytes) -> None:
+    """Write a file the policy allowed, never through a symlink or into a file."""
+    try:
+        safe_write(root, rel, data)
+    except UnsafePath as exc:
+        raise ToolFailure(f"{rel} cannot be written: {exc}") from None
+    except IsADirectoryError:
+        raise ToolFailure(f"{rel} is a directory") from None
+    except OSError as exc:
+        raise ToolFailure(f"{rel} cannot be written: {exc.strerror or exc}") from None

@@ -12,6 +12,7 @@ from tether.models.types import ToolCall
 from tether.sandbox import Sandbox
 from tether.tools import files
 from tether.tools.actions import (
+    ACTIONS,
     Action,
     CallError,
     CreateFile,
@@ -26,6 +27,7 @@ from tether.tools.actions import (
 )
 
 WRITES = (EditFile, CreateFile, DeleteFile, Run)
+WRITE_TOOLS = frozenset(name for name, action in ACTIONS.items() if action in WRITES)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ class Toolbox:
         self.policy = policy
         self.sandbox = sandbox
         self.command_timeout_s = command_timeout_s
+
+    def may_write(self, call: ToolCall) -> bool:
+        """Whether the call may change the tree (before it runs)."""
+        return call.name in WRITE_TOOLS
 
     async def execute_turn(self, calls: tuple[ToolCall, ...]) -> list[ToolOutcome]:
         """A turn's calls, in order; after one the guard blocked, the rest are skipped."""

@@ -16,7 +16,13 @@ from pygments.lexers import DiffLexer
 from tether.variants.diffs import split
 from tether.variants.store import RunRecord, VariantRecord, runs_dir
 
-STATUS = {"done": "passed", "failed": "failed", "interrupted": "interrupted"}
+STATUS = {
+    "done": "passed",
+    "done-unverified": "done, unverified",
+    "nothing-changed": "nothing changed",
+    "failed": "failed",
+    "interrupted": "interrupted",
+}
 
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f4f4f6;color:#1d1d1f}
@@ -46,8 +52,10 @@ async function pick(k,partial){const body={run:document.body.dataset.run,k:k,hun
 if(partial){document.querySelectorAll('input[data-variant="'+k+'"]:checked')
 .forEach(x=>body.hunks.push(+x.dataset.hunk));}
 const m=document.getElementById('msg');m.textContent='picking variant '+k+'...';
-const r=await fetch('/api/pick',{method:'POST',headers:{'Content-Type':'application/json'},
-body:JSON.stringify(body)});const j=await r.json();m.textContent=j.message;}
+const t=document.querySelector('meta[name="tether-token"]');
+const r=await fetch('/api/pick',{method:'POST',headers:{'Content-Type':'application/json',
+'X-Tether-Token':t?t.content:''},body:JSON.stringify(body)});
+const j=await r.json();m.textContent=j.message;}
 if(location.protocol.startsWith('http')){document.body.classList.add('served');}
 sortBy('score');
 """

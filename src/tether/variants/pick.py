@@ -17,6 +17,7 @@ from tether.variants.worktrees import remove_worktrees
 from tether.vcs.branch import commit_paths
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
+from tether.workflow.preflight import check_work_tree
 from tether.workflow.roles import Roles
 from tether.workflow.sandboxes import sandbox_for
 from tether.workspace import Workspace, work_tree_lock
@@ -46,8 +47,14 @@ def parse_hunks(text: str | None) -> set[int] | None:
 
 
 async def pick(
-    ws: Workspace, run_id: str, k: int, hunks: set[int] | None = None, keep: bool = False
+    ws: Workspace,
+    run_id: str,
+    k: int,
+    hunks: set[int] | None = None,
+    keep: bool = False,
+    allow_detached: bool = False,
 ) -> PickResult:
+    check_work_tree(ws, allow_detached)
     run = load_run(ws.root, run_id)
     variant = run.variant(k)
     if not variant.diff.strip():

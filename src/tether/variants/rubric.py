@@ -87,6 +87,9 @@ def review_score(review: ReviewVerdict) -> float:
 
 
 def score(values: dict[str, Any], weights: dict[str, float]) -> float:
+    """The weighted sum; a variant that changed nothing scores 0, whatever else."""
+    if not values.get("diff_lines") and not values.get("files"):
+        return 0.0
     return round(sum(weights.get(k, 0.0) * float(v) for k, v in values.items() if v is not None), 2)
 
 

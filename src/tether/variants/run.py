@@ -24,6 +24,7 @@ from typing import Any
 from tether.agent.outcomes import TaskResult
 from tether.agent.task import Task
 from tether.config import RoleConfig
+from tether.errors import TetherError
 from tether.gates.context import Reviewer
 from tether.gates.suite import GateSuite
 from tether.models.types import Completion, Model, ModelRequest
@@ -35,6 +36,7 @@ from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.diff import unified_diff
 from tether.vcs.git import Git
 from tether.workflow.planfile import read_agents_md
+from tether.workflow.preflight import check_work_tree
 from tether.workflow.roles import Roles
 from tether.workflow.sandboxes import sandbox_for
 from tether.workflow.taskrun import RunOptions, TaskSetting, run_task
@@ -84,7 +86,10 @@ def default_concurrency(cfg: RoleConfig, count: int) -> int:
     return min(count, 4 if cfg.provider == "local" else 16)
 
 
-async def run_variants(ws: Workspace, plan: VariantPlan, listener: Listener) -> RunRecord:
+async def run_variants(
+    ws: Workspace, plan: VariantPlan, listener: Listener, allow_detached: bool = False
+) -> RunRecord:
+    check_work_tree(ws, allow_detached)
     suite = GateSuite.load(ws.root, ws.config.config)
     roles = Roles(ws)
     roles.require(plan.role, *(["reviewer"] if plan.review else []))
@@ -208,11 +213,13 @@ async def _score(
     reviewer: Reviewer | None,
 ) -> None:
     lint = await _lint(setting, plan.task, variant.changed)
-    review = (
-        await reviewer.review(plan.task.contract.describe(), variant.diff)
-        if reviewer is not None and variant.diff.strip()
-        else None
-    )
+    review = None
+    if reviewer is not None and variant.diff.strip():
+        try:
+            review = await reviewer.review(plan.task.contract.describe(), variant.diff)
+        except TetherError as exc:  # one variant unscored by review, not a dead run
+            variant.reason += f" (review failed: {exc.render()[:200]})"
+            setting.log.emit("review_failed", error=exc.render()[:500])
     variant.metrics = rubric.metrics(variant.status, variant.changed, variant.diff, lint, review)
     variant.score = rubric.score(variant.metrics, weights)
 

@@ -1,11 +1,19 @@
-"""``tether serve``: the galleries on 127.0.0.1, with working Pick buttons."""
+"""``tether serve``: the galleries on 127.0.0.1, with working Pick buttons.
+
+A pick changes the user's branch, so a state-changing request must come from a page
+this server served: its Host must be this server (no DNS rebinding), its Origin (when
+sent) this server's (no cross-site request), and it must carry the per-server token
+that only pages served here hold (``X-Tether-Token``; a custom header also forces a
+CORS preflight, which this server never grants)."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import html
 import json
 import re
+import secrets
 import threading
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -28,6 +36,20 @@ class GalleryServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)
         self.ws = ws
         self.pick_lock = threading.Lock()
+        self.token = secrets.token_urlsafe(24)
+
+    def trusted(self, headers: Any) -> str:
+        """Why a state-changing request is refused ('' when it is not)."""
+        port = self.server_address[1]
+        hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
+        if headers.get("Host") not in hosts:
+            return "wrong Host header"
+        origin = headers.get("Origin")
+        if origin is not None and origin not in {f"http://{h}" for h in hosts}:
+            return "cross-site request"
+        if not hmac.compare_digest(headers.get("X-Tether-Token") or "", self.token):
+            return "missing or wrong token; reload the page from this server"
+        return ""
 
     @property
     def url(self) -> str:
@@ -46,7 +68,11 @@ class _Handler(LoopbackHandler):
             path = runs_dir(self.server.ws.root) / parts[1] / name
             if FILE.match(name) and path.is_file():
                 kind = "image/png" if name.endswith(".png") else "text/html; charset=utf-8"
-                self._send(200, kind, path.read_bytes())
+                data = path.read_bytes()
+                if kind.startswith("text/html"):
+                    meta = f'<meta name="tether-token" content="{self.server.token}">'
+                    data = data.replace(b"<head>", b"<head>" + meta.encode(), 1)
+                self._send(200, kind, data)
                 return
             self._send(404, "text/plain", b"not found")
         else:
@@ -55,6 +81,10 @@ class _Handler(LoopbackHandler):
     def do_POST(self) -> None:
         if self.path != "/api/pick":
             self._send(404, "text/plain", b"not found")
+            return
+        refused = self.server.trusted(self.headers)
+        if refused:
+            self._json(403, {"ok": False, "message": f"refused: {refused}"})
             return
         try:
             body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))

@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tether.fsutil import atomic_symlink, atomic_write, remove_empty_parents
-from tether.layout import STATE_DIR
+from tether.fsutil import UnsafePath, safe_symlink, safe_unlink, safe_write
 from tether.vcs.diff import tree_changes
-from tether.vcs.git import TETHER_IDENTITY, Git
+from tether.vcs.git import TETHER_IDENTITY, Git, GitError
+from tether.vcs.snapshot import TreeScanner
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-EXCLUDE_STATE = f":(exclude,top){STATE_DIR}"
+
+
+def _always_covered(rel: str) -> bool:
+    """Covered even when ignored: every tether.toml (a task may never plant one)."""
+    return rel == "tether.toml" or rel.endswith("/tether.toml")
 
 
 @dataclass(frozen=True)
@@ -38,27 +42,24 @@ class Checkpoint:
 class ShadowCheckpoints:
     """Snapshot, record, list and restore work-tree states of one repository."""
 
-    def __init__(self, git: Git, exclude: tuple[str, ...] = ("PLAN.md", "PROGRESS.md")):
+    def __init__(
+        self,
+        git: Git,
+        exclude: tuple[str, ...] = ("PLAN.md", "PROGRESS.md"),
+        scanner: TreeScanner | None = None,
+    ):
         """``exclude``: files tether itself keeps (the plan and the ledger); checkpoints
-        never record them, so no rollback or undo ever rewinds them."""
+        never record them, so no rollback or undo ever rewinds them. ``scanner``: what a
+        snapshot covers (see ``vcs/snapshot.py``); by default, the tree less ``exclude``."""
         self.git = git
-        self._exclude = [f":(exclude,top){path}" for path in exclude]
-        self._index = git.git_path("tether-index")
+        self.scanner = scanner or TreeScanner(git, exclude, covers=_always_covered)
         git_dir = Path(git.run("rev-parse", "--git-dir").strip())
         self.name = git_dir.name if git_dir.parent.name == "worktrees" else "main"
         self.ref = f"refs/tether/checkpoints/{self.name}"
 
-    def _env(self) -> dict[str, str]:
-        return {"GIT_INDEX_FILE": str(self._index)}
-
     def snapshot_tree(self) -> str:
         """The tree of the work tree as it is now (nothing is moved or staged)."""
-        env = self._env()
-        if not self._index.exists():
-            base = self.git.head()
-            self.git.run("read-tree", *([base] if base else ["--empty"]), env=env)
-        self.git.run("add", "-A", "--", ".", EXCLUDE_STATE, *self._exclude, env=env)
-        return self.git.run("write-tree", env=env).strip()
+        return self.scanner.snapshot()
 
     def latest(self) -> Checkpoint | None:
         found = self.history(limit=1)
@@ -150,26 +151,35 @@ class ShadowCheckpoints:
         changes = tree_changes(self.git, current, target_tree)
         # deletions first: a directory may have to go before a file takes its name
         changes.sort(key=lambda change: change.status != "D")
+        refused = []
         for change in changes:
-            self._apply(change.path, change.status, change.mode, change.blob)
+            try:
+                self._apply(change.path, change.status, change.mode, change.blob)
+            except UnsafePath as exc:
+                refused.append(f"{change.path} ({exc})")
         self.snapshot_tree()
+        if refused:
+            raise GitError(
+                f"could not restore {len(refused)} path(s) safely: {'; '.join(refused)[:500]}",
+                where=str(self.git.root),
+                hint="a path goes through a symlink or a file; tether never writes through one",
+            )
         return [change.path for change in changes]
 
     def _apply(self, path: str, status: str, mode: str, sha: str) -> None:
-        target = self.git.root / path
-        if status == "D":
-            if target.is_symlink() or target.exists():
-                target.unlink()
-                remove_empty_parents(target, self.git.root)
-            return
-        if mode == "160000":
-            return
-        data = self.git.run_bytes("cat-file", "blob", sha)
-        if target.is_dir() and not target.is_symlink():
-            return
-        if mode == "120000":
-            atomic_symlink(target, os.fsdecode(data))
-            return
-        if target.is_symlink():
-            target.unlink()
-        atomic_write(target, data, 0o755 if mode == "100755" else 0o644)
+        """One path back to its state in the target tree, following no symlink (a path
+        through a link, say a folder swapped for a link out of the repo, is refused)."""
+        root = self.git.root
+        try:
+            if status == "D":
+                safe_unlink(root, path)
+                return
+            if mode == "160000":
+                return
+            data = self.git.run_bytes("cat-file", "blob", sha)
+            if mode == "120000":
+                safe_symlink(root, path, os.fsdecode(data))
+            else:
+                safe_write(root, path, data, 0o755 if mode == "100755" else 0o644)
+        except IsADirectoryError:
+            return  # a folder the user made where a file was: theirs, left as it is

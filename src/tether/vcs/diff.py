@@ -19,6 +19,7 @@ class FileChange:
     removed: int
     mode: str = ""  # the new side's mode and blob (000000 / zeros when deleted)
     blob: str = ""
+    link: str | None = None  # a symlink's target, for the new side of a link
 
     @property
     def lines(self) -> int:
@@ -26,10 +27,16 @@ class FileChange:
 
 
 def tree_changes(git: Git, base: str, tree: str) -> list[FileChange]:
-    """Per-file changes from ``base`` to ``tree`` (binary files count as one line)."""
+    """Per-file changes from ``base`` to ``tree``. Lines are counted on raw bytes with
+    no attribute applied (``--text``: a file marked binary counts its lines too)."""
     if base == tree:
         return []
-    raw = git.run_bytes("diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat", base, tree)
+    # no .gitattributes of the tree applies (a task could mark a file binary to make its
+    # lines free): git runs from an empty folder
+    raw = git.without_tree_bytes(
+        "diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat",
+        "--text", "--no-textconv", "--no-ext-diff", base, tree,
+    )  # fmt: skip
     fields = raw.split(b"\0")
     entries: dict[str, tuple[str, str, str]] = {}
     counts: dict[str, tuple[int, int]] = {}
@@ -48,11 +55,66 @@ def tree_changes(git: Git, base: str, tree: str) -> list[FileChange]:
         else:
             index += 1
     return [
-        FileChange(path, status, *counts.get(path, (0, 0)), mode=mode, blob=blob)
+        FileChange(
+            path,
+            status,
+            *counts.get(path, (0, 0)),
+            mode=mode,
+            blob=blob,
+            link=os.fsdecode(git.run_bytes("cat-file", "blob", blob)) if mode == "120000" else None,
+        )
         for path, (status, mode, blob) in entries.items()
     ]
+
+
+def diff_bytes(git: Git, base: str, tree: str) -> int:
+    """Bytes of the added and removed lines from ``base`` to ``tree`` (raw, no
+    attribute applied): what ``max_diff_bytes`` caps, so one 40 KB line is 40 KB."""
+    if base == tree:
+        return 0
+    patch = git.without_tree_bytes(
+        "diff-tree", "-r", "-p", "-U0", "--no-renames", "--text", "--no-textconv",
+        "--no-ext-diff", "--no-color", base, tree,
+    )  # fmt: skip
+    total = 0
+    for line in patch.split(b"\n"):
+        if line[:1] in (b"+", b"-") and not line.startswith((b"+++ ", b"--- ")):
+            total += len(line) - 1
+    return total
 
 
 def unified_diff(git: Git, base: str, tree: str, context: int = 3) -> str:
     """The unified diff from ``base`` to ``tree``."""
     return git.run("diff", f"-U{context}", "--no-renames", "--no-color", base, tree)
+
+
+def graft(git: Git, into: str, source: str, paths: list[str]) -> str:
+    """The tree ``into`` with ``paths`` as they are in ``source`` (gone where ``source``
+    has none): how a user's own edits join a task's base."""
+    if not paths:
+        return into
+    index = git.git_path(f"tether-graft-index.{os.getpid()}")
+    env = {"GIT_INDEX_FILE": str(index), "GIT_LITERAL_PATHSPECS": "1"}
+    try:
+        git.run("read-tree", into, env=env)
+        listing = git.run_bytes("ls-tree", "-r", "-z", "--full-tree", source, "--", *paths, env=env)
+        present: dict[str, tuple[str, str]] = {}
+        for record in listing.split(b"\0"):
+            if record:
+                meta, _, raw_path = record.partition(b"\t")
+                mode, _, sha = meta.decode().split()
+                present[os.fsdecode(raw_path)] = (mode, sha)
+        lines = b""
+        for path in paths:
+            mode, sha = present.get(path, ("0", "0" * 40))
+            lines += f"{mode} {sha}\t".encode() + os.fsencode(path) + b"\0"
+        # a path that is a folder in one tree and a file in the other: drop what is below
+        lines += b"".join(
+            f"{mode} {sha}\t".encode() + os.fsencode(p) + b"\0"
+            for p, (mode, sha) in present.items()
+            if p not in paths
+        )
+        git.run("update-index", "-z", "--index-info", env=env, input=lines)
+        return git.run("write-tree", env=env).strip()
+    finally:
+        index.unlink(missing_ok=True)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +20,16 @@ TETHER_IDENTITY = {
     "GIT_COMMITTER_NAME": "tether",
     "GIT_COMMITTER_EMAIL": "tether@localhost",
 }
+
+
+_GIT_DIRS: dict[Path, str] = {}
+
+
+@functools.cache
+def _empty_dir() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="tether-empty-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 class GitError(TetherError):
@@ -45,11 +59,12 @@ class Git:
         env: Mapping[str, str] | None = None,
         input: bytes | None = None,
         check: bool = True,
+        cwd: Path | None = None,
     ) -> bytes:
         full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
         done = subprocess.run(
             ["git", "-c", "core.quotepath=off", *args],
-            cwd=self.root,
+            cwd=cwd or self.root,
             env=full_env,
             input=input,
             capture_output=True,
@@ -67,6 +82,23 @@ class Git:
         """The object id ``name`` resolves to, or None."""
         out = self.run("rev-parse", "--verify", "--quiet", name + "^{commit}", check=False)
         return out.strip() or None
+
+    def without_tree_bytes(self, *args: str) -> bytes:
+        """Run git on this repository's objects from an empty folder, so that nothing
+        in the work tree (its .gitattributes above all) changes what git reports."""
+        git_dir = _GIT_DIRS.get(self.root)
+        if git_dir is None:
+            git_dir = _GIT_DIRS[self.root] = self.run("rev-parse", "--absolute-git-dir").strip()
+        empty = _empty_dir()
+        return self.run_bytes(
+            f"--git-dir={git_dir}",
+            f"--work-tree={empty}",
+            "-c",
+            "core.attributesFile=/dev/null",
+            *args,
+            env={"GIT_INDEX_FILE": str(empty / "index")},
+            cwd=empty,
+        )
 
     def git_path(self, name: str) -> Path:
         """A path inside this work tree's git dir (works for linked worktrees too)."""

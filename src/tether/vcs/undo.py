@@ -1,7 +1,9 @@
 """``tether undo``: put the work tree back to a checkpoint, losing nothing on the way.
 
 The state being replaced is first recorded as a ``pre-undo`` checkpoint, so an undo can
-itself be undone with ``tether undo --to <checkpoint>``.
+itself be undone with ``tether undo --to <checkpoint>``. Undoing the last task takes back
+only what the task changed: the user's own edits, made while it ran (``user-edit``
+checkpoints) or after it, stay.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from tether.errors import UsageError
 from tether.vcs.branch import uncommit
 from tether.vcs.checkpoints import Checkpoint, ShadowCheckpoints
-from tether.vcs.diff import tree_changes
+from tether.vcs.diff import graft, tree_changes
 
 TASK_ENDS = ("task-done", "task-end", "interrupted")
 
@@ -35,10 +37,13 @@ def undo(
     saved = checkpoints.record(
         "pre-undo", current, session=session, task=f"undo to {target.sha[:10]}"
     )
-    uncommitted = None
     git = checkpoints.git
+    goal = target.tree
+    if not step and to is None:
+        goal = _without_the_task(checkpoints, history, target, current)
+    uncommitted = None
     if commit and git.head() == commit:
-        paths = [c.path for c in tree_changes(git, target.tree, current)]
+        paths = [c.path for c in tree_changes(git, goal, current)]
         uncommit(git, commit, paths)
         uncommitted = commit
     elif commit and git.is_ancestor(commit, "HEAD"):
@@ -47,8 +52,26 @@ def undo(
             hint=f"revert it with `git revert {commit[:10]}`, or restore files with "
             f"`tether undo --to {target.sha[:10]}`",
         )
-    restored = checkpoints.restore(target.tree)
+    restored = checkpoints.restore(goal)
     return UndoResult(target=target, saved=saved, restored=restored, uncommitted=uncommitted)
+
+
+def _without_the_task(
+    checkpoints: ShadowCheckpoints, history: list[Checkpoint], start: Checkpoint, current: str
+) -> str:
+    """The tree now, less what the task changed: its paths go back to the task's base
+    (the start plus the user's edits made while it ran), every other path stays."""
+    newer = history[: history.index(start)]
+    bases = [
+        c.fields["base_tree"] for c in newer if c.kind == "user-edit" and "base_tree" in c.fields
+    ]
+    base = bases[0] if bases else start.tree
+    end = next((c for c in newer if c.kind in TASK_ENDS), None)
+    if end is None:  # the task never ended (killed): everything since its base is its own
+        return base
+    git = checkpoints.git
+    paths = [c.path for c in tree_changes(git, base, end.tree)]
+    return graft(git, current, base, paths)
 
 
 def _target(

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from tether.fsutil import safe_unlink
 from tether.vcs.branch import commit_paths
 from tether.vcs.checkpoints import ShadowCheckpoints
-from tether.vcs.diff import FileChange, tree_changes
+from tether.vcs.diff import FileChange, diff_bytes, graft, tree_changes
 
 
 class GitWorkTree:
@@ -24,6 +25,20 @@ class GitWorkTree:
 
     def changes(self, base: str, tree: str) -> list[FileChange]:
         return tree_changes(self.git, base, tree)
+
+    def diff_bytes(self, base: str, tree: str) -> int:
+        return diff_bytes(self.git, base, tree)
+
+    def graft(self, into: str, source: str, paths: list[str]) -> str:
+        return graft(self.git, into, source, paths)
+
+    def left_out(self) -> list[tuple[str, int]]:
+        """Files the last snapshot left out for their size."""
+        return list(self.checkpoints.scanner.last_scan.oversized)
+
+    def remove(self, path: str) -> bool:
+        """Delete a file the task made that no checkpoint can hold (an oversized one)."""
+        return safe_unlink(self.git.root, path)
 
     def restore(self, tree: str) -> list[str]:
         return self.checkpoints.restore(tree)

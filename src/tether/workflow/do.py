@@ -5,6 +5,7 @@ from __future__ import annotations
 from tether.agent.outcomes import TaskResult
 from tether.gates.suite import GateSuite
 from tether.workflow.planfile import read_agents_md
+from tether.workflow.preflight import check_work_tree
 from tether.workflow.roles import Roles
 from tether.workflow.taskrun import RunOptions, TaskSetting, run_task
 from tether.workflow.tasks import TaskFactory, TaskFlags
@@ -17,12 +18,14 @@ async def do_task(
     flags: TaskFlags = TaskFlags(),
     role: str = "executor",
     commit: bool | None = None,
+    allow_detached: bool = False,
 ) -> TaskResult:
     """Run one task in the workspace's repository (which must be a git repository)."""
+    check_work_tree(ws, allow_detached)
+    task = TaskFactory(ws.root, ws.config.config).from_instruction(instruction, flags)
     suite = GateSuite.load(ws.root, ws.config.config)
     roles = Roles(ws)
     roles.require(role, *(["reviewer"] if suite.needs_review else []))
-    task = TaskFactory(ws.root, ws.config.config).from_instruction(instruction, flags)
     setting = TaskSetting(
         root=ws.root,
         config=ws.config.config,

@@ -26,7 +26,7 @@ def ledger_entry(
     last = " ".join(result.handoff.last_text.split())
     feedback = result.handoff.last_feedback.split("\n\n")[0]
     status = result.status
-    if status is TaskStatus.DONE:
+    if status.finished:
         done, remains, must_know = result.summary or last, "nothing", ""
     elif status is TaskStatus.HANDOFF:
         done, remains = last or "see the files touched", last or result.reason

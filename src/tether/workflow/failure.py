@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tether.agent.outcomes import Rollback, TaskResult, TaskStatus
+from tether.agent.outcomes import Rollback, TaskResult
 from tether.agent.task import Task
 
 
@@ -29,11 +29,15 @@ class FailedTree(Protocol):
 
 def apply_failure_policy(tree: FailedTree, task: Task, result: TaskResult) -> TaskResult:
     """Roll a failed task back to its base, keeping its edits at a checkpoint."""
-    if result.status is not TaskStatus.FAILED:
+    if not result.status.failed:
         return result
+    base = result.base_tree or tree.tree_of(result.base_checkpoint)
+    now = tree.snapshot()
+    if now == base:
+        return result  # nothing to roll back, nothing to keep
     extra = {"task_id": task.task_id} if task.task_id else {}
-    kept = tree.checkpoint("task-failed", tree.snapshot(), task=task.title, extra=extra)
-    restored = tree.restore(tree.tree_of(result.base_checkpoint))
+    kept = tree.checkpoint("task-failed", now, task=task.title, extra=extra)
+    restored = tree.restore(base)
     result.rollback = Rollback(kept, tuple(restored))
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tether.errors import UsageError
+from tether.fsutil import read_input
 from tether.memory.locations import memory_file
 from tether.memory.plan_md import PlanTask, task_from_contract
 from tether.planner.planner import make_plan, planner_prompt
@@ -28,7 +29,7 @@ async def plan_goal(ws: Workspace, goal: str) -> list[PlanTask]:
         goal,
         repo_map(ws.root, files, goal),
         read_agents_md(ws),
-        verify.read_text(encoding="utf-8") if verify.is_file() else None,
+        read_input(verify, "VERIFY.md") if verify.is_file() else None,
         int(window * (executor.handoff_at if executor else 0.6)),
     )
     async with roles:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tether.fsutil import atomic_write
+from tether.fsutil import atomic_write, read_input
 from tether.memory import progress_md
 from tether.memory.locations import memory_file
 from tether.memory.plan_md import Plan, parse_plan
@@ -24,7 +24,7 @@ def load_plan(ws: Workspace) -> Plan:
     path = plan_path(ws)
     if not path.is_file():
         return Plan()
-    return parse_plan(path.read_text(encoding="utf-8"), _display(ws, path))
+    return parse_plan(read_input(path, _display(ws, path)), _display(ws, path))
 
 
 def save_plan(ws: Workspace, plan: Plan) -> None:
@@ -49,12 +49,14 @@ def reopen(ws: Workspace, task_id: str) -> bool:
 
 def ledger(ws: Workspace) -> list[progress_md.ParsedEntry]:
     path = progress_path(ws)
-    return progress_md.parse_progress(path.read_text(encoding="utf-8")) if path.exists() else []
+    if not path.exists():
+        return []
+    return progress_md.parse_progress(read_input(path, _display(ws, path)))
 
 
 def read_agents_md(ws: Workspace) -> str | None:
     path = ws.root / "AGENTS.md"
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    return read_input(path, "AGENTS.md") if path.is_file() else None
 
 
 def _display(ws: Workspace, path: Path) -> str:

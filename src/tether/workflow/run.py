@@ -25,6 +25,7 @@ from tether.workflow.planfile import (
     read_agents_md,
     save_plan,
 )
+from tether.workflow.preflight import check_work_tree
 from tether.workflow.roles import Roles
 from tether.workflow.taskrun import RunOptions, TaskSetting, run_task
 from tether.workflow.tasks import TaskFactory
@@ -40,7 +41,7 @@ class RunReport:
 
     @property
     def failed(self) -> bool:
-        return any(status is TaskStatus.FAILED for _, status, _ in self.results)
+        return any(status.failed for _, status, _ in self.results)
 
 
 async def run_plan(
@@ -49,8 +50,10 @@ async def run_plan(
     run_all: bool = False,
     keep_going: bool = False,
     max_steps: int | None = None,
+    allow_detached: bool = False,
 ) -> RunReport:
     report = RunReport()
+    check_work_tree(ws, allow_detached)
     if _pick(load_plan(ws), task_id) is None:  # also reports a malformed PLAN.md first
         return report
     runner = _PlanRunner(ws, max_steps)
@@ -67,7 +70,7 @@ async def run_plan(
                 if status is TaskStatus.INTERRUPTED:
                     report.interrupted = True
                     break
-                failed = status is TaskStatus.FAILED
+                failed = status.failed
                 if task_id is not None or not run_all or (failed and not keep_going):
                     break
     return report
@@ -117,7 +120,7 @@ class _PlanRunner:
         for _ in range(MAX_CONTEXTS):
             options = RunOptions.from_role(self.roles.config("executor"), handoff=handoff)
             result = await run_task(self._setting(), task, model, options, reviewer=reviewer)
-            task = replace(task, base_checkpoint=result.base_checkpoint)
+            task = replace(task, base_checkpoint=result.base_checkpoint, base_tree=result.base_tree)
             if result.status is not TaskStatus.HANDOFF:
                 break
             self._record(plan_task, attempt, result, task)
@@ -135,8 +138,8 @@ class _PlanRunner:
         status = result.status
         self._record(plan_task, attempt, result, task)
         if status is not TaskStatus.INTERRUPTED:
-            mark(self.ws, plan_task.id, str(status))
-        if status is TaskStatus.FAILED:
+            mark(self.ws, plan_task.id, status.plan_box)
+        if status.failed:
             plan = load_plan(self.ws)
             follow = follow_up_task(plan, plan_task, result, attempt, self.ws.config.config)
             plan.insert_after(plan_task.id, follow)

@@ -19,7 +19,11 @@ from tether.config import RoleConfig, TetherConfig
 from tether.gates.context import Reviewer
 from tether.gates.suite import GateSuite
 from tether.gates.tiers import GateTiers
+from tether.guard.contract import Contract
 from tether.guard.diffcheck import DiffContract
+from tether.guard.gitstate import GitStateCopy, git_dir_of
+from tether.guard.globs import matches_any
+from tether.guard.ledger import LedgerCopy
 from tether.guard.policy import ActionPolicy
 from tether.guard.stepguard import TaskStepGuard
 from tether.models.types import Model
@@ -29,14 +33,18 @@ from tether.tools.specs import EXECUTOR_TOOLS
 from tether.tools.toolbox import Toolbox
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
+from tether.vcs.snapshot import TreeScanner
 from tether.vcs.worktree import GitWorkTree
 from tether.workflow.failure import apply_failure_policy
 from tether.workflow.sandboxes import sandbox_for
 from tether.workspace import StateLayout
 
 UNSANDBOXED = (
-    "commands run unsandboxed (install bubblewrap for OS isolation); the action "
-    "policy and the diff contract still apply"
+    "commands run unsandboxed ({why}), so what the model runs can "
+    "read and write files outside the repository, reach the network and read tether's "
+    "own environment (/proc); the action policy and the diff contract (with rollback) "
+    "still apply. Install bubblewrap (apt-get install bubblewrap), or set "
+    '[guard] sandbox = "bwrap" to refuse to run without it'
 )
 
 
@@ -81,6 +89,40 @@ class RunOptions:
         return replace(base, **overrides)  # type: ignore[arg-type]
 
 
+def _note_left_out(setting: TaskSetting, worktree: GitWorkTree) -> None:
+    """Files too large to checkpoint are said once, at the start: no rollback or undo
+    can bring them back."""
+    worktree.snapshot()
+    large = worktree.left_out()
+    if large:
+        shown = ", ".join(f"{p} ({size / 1e6:.0f} MB)" for p, size in large[:5])
+        setting.log.note_once(
+            "left-out",
+            f"left out of checkpoints (over [guard] max_file_mb): {shown}; tether cannot "
+            "restore them; add them to .gitignore or raise max_file_mb",
+        )
+
+
+def checkpoints_for(root: Path, contract: Contract) -> ShadowCheckpoints:
+    """Checkpoints whose snapshots cover what the contract guards, ignored or not: the
+    protected paths, the rule files, every tether.toml (see ``vcs/snapshot.py``)."""
+    git = Git(root)
+
+    def covers(rel: str) -> bool:
+        return (
+            rel == "tether.toml"
+            or rel.endswith("/tether.toml")
+            or rel in contract.rule_files
+            or matches_any(contract.protect, rel)
+        )
+
+    dirs = tuple(p.split("*")[0].rstrip("/") for p in contract.protect if p.split("*")[0])
+    scanner = TreeScanner(
+        git, contract.ledger_files, covers, dirs, max_file_bytes=contract.max_file_bytes
+    )
+    return ShadowCheckpoints(git, contract.ledger_files, scanner)
+
+
 def gates_for(
     setting: TaskSetting, task: Task, sandbox: Sandbox, reviewer: Reviewer | None
 ) -> GateTiers | None:
@@ -106,17 +148,24 @@ async def run_task(
     then apply the failure policy. ``before_settle`` sees the tree as the task left it."""
     root, config = setting.root, setting.config
     sandbox = sandbox_for(root, config, task.contract)
-    setting.log.emit(
-        "sandbox", kind=sandbox.name, **({"note": UNSANDBOXED} if sandbox.name == "none" else {})
-    )
+    why = 'sandbox = "none"' if config.guard.sandbox == "none" else "bubblewrap is not installed"
+    note = {"note": UNSANDBOXED.format(why=why)} if sandbox.name == "none" else {}
+    setting.log.emit("sandbox", kind=sandbox.name, **note)
     policy = ActionPolicy(root, task.contract)
-    checkpoints = ShadowCheckpoints(Git(root), task.contract.ledger_files)
+    checkpoints = checkpoints_for(root, task.contract)
     worktree = GitWorkTree(checkpoints, setting.session)
+    _note_left_out(setting, worktree)
     executor = Executor(
         model=model,
         tools=Toolbox(root, policy, sandbox, config.guard.command_timeout_s),
         worktree=worktree,
-        guard=TaskStepGuard(worktree, DiffContract(policy), config.guard.max_violations),
+        guard=TaskStepGuard(
+            worktree,
+            DiffContract(policy),
+            config.guard.max_violations,
+            LedgerCopy(root, task.contract.ledger_files),
+            GitStateCopy(git_dir) if (git_dir := git_dir_of(root)) else None,
+        ),
         events=setting.log,
         gates=gates_for(setting, task, sandbox, reviewer),
         shaper=SmallModelGuide(policy, root) if model.info.provider == "local" else None,
@@ -140,6 +189,12 @@ async def run_task(
         system=options.system,
         brief=options.brief,
     )
+    if executor.gates is None or not executor.gates.verifies:
+        setting.log.note_once(
+            "unverified",
+            "no task gates: VERIFY.md has no `## task` gate and the task no `accept:`, so "
+            "a done task is recorded as done, unverified (`tether init` writes a VERIFY.md)",
+        )
     result = await executor.run(task, prompt)
     if before_settle is not None:
         await before_settle(result)

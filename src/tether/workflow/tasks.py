@@ -14,7 +14,7 @@ from tether.config import TetherConfig
 from tether.errors import UsageError
 from tether.guard.contract import Contract
 from tether.memory.locations import ledger_files, rule_files
-from tether.memory.plan_md import Plan, PlanTask
+from tether.memory.plan_md import Plan, PlanTask, outside_repo
 
 TASK_ID = re.compile(r"^T\d+(?:\.\d+)*$")
 
@@ -53,6 +53,12 @@ class TaskFactory:
         """``flags`` over the configuration's guard defaults (``max_diff``: the task's
         own, used when the flags give none)."""
         guard = self.config.guard
+        for glob in (*flags.scope, *flags.protect):
+            problem = outside_repo(glob)
+            if problem:
+                raise UsageError(
+                    f"--scope/--protect: {problem}", hint="use paths inside the repository"
+                )
         return Contract(
             scope=flags.scope,
             protect=flags.protect,
@@ -60,6 +66,8 @@ class TaskFactory:
             allow_delete=_either(flags.allow_delete, guard.allow_delete),
             allow_network=_either(flags.allow_network, guard.allow_network),
             deny_commands=tuple(guard.deny_commands),
+            max_diff_bytes=guard.max_diff_bytes,
+            max_file_bytes=int(guard.max_file_mb * 1024 * 1024),
             accept=accept,
             ledger_files=ledger_files(self.root, self.config),
             rule_files=rule_files(self.root, self.config),

@@ -28,26 +28,6 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
         raise
 
 
-def atomic_symlink(path: Path, target: str) -> None:
-    """Point ``path`` at ``target`` in one rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tether-link"
-    tmp.unlink(missing_ok=True)
-    os.symlink(target, tmp)
-    os.replace(tmp, path)
-
-
-def remove_empty_parents(path: Path, stop: Path) -> None:
-    """Remove now-empty directories above ``path``, up to (not including) ``stop``."""
-    parent = path.parent
-    while parent != stop and stop in parent.parents:
-        try:
-            parent.rmdir()
-        except OSError:
-            return
-        parent = parent.parent
-
-
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
@@ -81,9 +61,7 @@ def _open_parent(root: Path, rel: str, create: bool) -> tuple[int, str]:
                     raise
                 os.mkdir(part, 0o777, dir_fd=fd)
                 child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            except (NotADirectoryError, OSError) as exc:
-                if isinstance(exc, FileNotFoundError):
-                    raise
+            except OSError:  # ELOOP (a symlink) or ENOTDIR (a file)
                 raise UnsafePath(f"{rel!r}: {part!r} is a symlink or not a folder") from None
             os.close(fd)
             fd = child

@@ -21,7 +21,7 @@ from tether.vcs.snapshot import TreeScanner
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
-def _always_covered(rel: str) -> bool:
+def always_covered(rel: str) -> bool:
     """Covered even when ignored: every tether.toml (a task may never plant one)."""
     return rel == "tether.toml" or rel.endswith("/tether.toml")
 
@@ -52,7 +52,7 @@ class ShadowCheckpoints:
         never record them, so no rollback or undo ever rewinds them. ``scanner``: what a
         snapshot covers (see ``vcs/snapshot.py``); by default, the tree less ``exclude``."""
         self.git = git
-        self.scanner = scanner or TreeScanner(git, exclude, covers=_always_covered)
+        self.scanner = scanner or TreeScanner(git, exclude, covers=always_covered)
         git_dir = Path(git.run("rev-parse", "--git-dir").strip())
         self.name = git_dir.name if git_dir.parent.name == "worktrees" else "main"
         self.ref = f"refs/tether/checkpoints/{self.name}"

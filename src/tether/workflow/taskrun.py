@@ -31,7 +31,7 @@ from tether.sandbox import Sandbox
 from tether.telemetry import EventLog
 from tether.tools.specs import EXECUTOR_TOOLS
 from tether.tools.toolbox import Toolbox
-from tether.vcs.checkpoints import ShadowCheckpoints
+from tether.vcs.checkpoints import ShadowCheckpoints, always_covered
 from tether.vcs.git import Git
 from tether.vcs.snapshot import TreeScanner
 from tether.vcs.worktree import GitWorkTree
@@ -110,10 +110,7 @@ def checkpoints_for(root: Path, contract: Contract) -> ShadowCheckpoints:
 
     def covers(rel: str) -> bool:
         return (
-            rel == "tether.toml"
-            or rel.endswith("/tether.toml")
-            or rel in contract.rule_files
-            or matches_any(contract.protect, rel)
+            always_covered(rel) or rel in contract.rule_files or matches_any(contract.protect, rel)
         )
 
     dirs = tuple(p.split("*")[0].rstrip("/") for p in contract.protect if p.split("*")[0])
@@ -146,26 +143,58 @@ async def run_task(
 ) -> TaskResult:
     """Run ``task`` with ``model`` in ``setting.root`` (the model is not closed here),
     then apply the failure policy. ``before_settle`` sees the tree as the task left it."""
-    root, config = setting.root, setting.config
-    sandbox = sandbox_for(root, config, task.contract)
-    why = 'sandbox = "none"' if config.guard.sandbox == "none" else "bubblewrap is not installed"
-    note = {"note": UNSANDBOXED.format(why=why)} if sandbox.name == "none" else {}
-    setting.log.emit("sandbox", kind=sandbox.name, **note)
-    policy = ActionPolicy(root, task.contract)
-    checkpoints = checkpoints_for(root, task.contract)
-    worktree = GitWorkTree(checkpoints, setting.session)
+    sandbox = sandbox_for(setting.root, setting.config, task.contract)
+    _note_sandbox(setting, sandbox)
+    worktree = GitWorkTree(checkpoints_for(setting.root, task.contract), setting.session)
     _note_left_out(setting, worktree)
-    executor = Executor(
+    executor = build_executor(setting, task, model, options, sandbox, worktree, reviewer)
+    if executor.gates is None or not executor.gates.verifies:
+        setting.log.note_once(
+            "unverified",
+            "no task gates: VERIFY.md has no `## task` gate and the task no `accept:`, so "
+            "a done task is recorded as done, unverified (`tether init` writes a VERIFY.md)",
+        )
+    prompt = TaskPrompt.for_task(
+        task.title,
+        task.instruction,
+        task.contract,
+        EXECUTOR_TOOLS,
+        agents_md=setting.agents_md,
+        handoff=options.handoff,
+        system=options.system,
+        brief=options.brief,
+    )
+    result = await executor.run(task, prompt)
+    if before_settle is not None:
+        await before_settle(result)
+    return apply_failure_policy(worktree, task, result)
+
+
+def build_executor(
+    setting: TaskSetting,
+    task: Task,
+    model: Model,
+    options: RunOptions,
+    sandbox: Sandbox,
+    worktree: GitWorkTree,
+    reviewer: Reviewer | None,
+) -> Executor:
+    """The executor of one task, every seam filled."""
+    root, config = setting.root, setting.config
+    policy = ActionPolicy(root, task.contract)
+    git_dir = git_dir_of(root)
+    guard = TaskStepGuard(
+        worktree,
+        DiffContract(policy),
+        config.guard.max_violations,
+        LedgerCopy(root, task.contract.ledger_files),
+        GitStateCopy(git_dir) if git_dir else None,
+    )
+    return Executor(
         model=model,
         tools=Toolbox(root, policy, sandbox, config.guard.command_timeout_s),
         worktree=worktree,
-        guard=TaskStepGuard(
-            worktree,
-            DiffContract(policy),
-            config.guard.max_violations,
-            LedgerCopy(root, task.contract.ledger_files),
-            GitStateCopy(git_dir) if (git_dir := git_dir_of(root)) else None,
-        ),
+        guard=guard,
         events=setting.log,
         gates=gates_for(setting, task, sandbox, reviewer),
         shaper=SmallModelGuide(policy, root) if model.info.provider == "local" else None,
@@ -179,23 +208,15 @@ async def run_task(
             session=setting.session,
         ),
     )
-    prompt = TaskPrompt.for_task(
-        task.title,
-        task.instruction,
-        task.contract,
-        EXECUTOR_TOOLS,
-        agents_md=setting.agents_md,
-        handoff=options.handoff,
-        system=options.system,
-        brief=options.brief,
+
+
+def _note_sandbox(setting: TaskSetting, sandbox: Sandbox) -> None:
+    if sandbox.name != "none":
+        setting.log.emit("sandbox", kind=sandbox.name)
+        return
+    why = (
+        'sandbox = "none"'
+        if setting.config.guard.sandbox == "none"
+        else "bubblewrap is not installed"
     )
-    if executor.gates is None or not executor.gates.verifies:
-        setting.log.note_once(
-            "unverified",
-            "no task gates: VERIFY.md has no `## task` gate and the task no `accept:`, so "
-            "a done task is recorded as done, unverified (`tether init` writes a VERIFY.md)",
-        )
-    result = await executor.run(task, prompt)
-    if before_settle is not None:
-        await before_settle(result)
-    return apply_failure_policy(worktree, task, result)
+    setting.log.emit("sandbox", kind=sandbox.name, note=UNSANDBOXED.format(why=why))

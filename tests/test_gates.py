@@ -159,7 +159,8 @@ def test_init_detects_the_repository_tools(repo: Path) -> None:
     text = (repo / "VERIFY.md").read_text()
     for gate in (
         "`ruff check {changed_py}`",
-        "`pytest -q -x {affected_tests}`",
+        "`pytest -q --maxfail=3 {affected_tests}`",
+        "`ruff check --fix-only -q {changed_py}`",
         "`mypy .`",
         "`pre-commit run --files {changed}`",
         "`pnpm run test`",
@@ -167,6 +168,9 @@ def test_init_detects_the_repository_tools(repo: Path) -> None:
     ):
         assert gate in text, gate
     assert "npm test" not in text
+    # ruff is used, its formatter is not: a fixer that rewrites whole files is not added
+    assert "ruff format" not in text
+    assert text.index("## fix") < text.index("## step")
 
 
 def test_init_on_a_bare_repo_writes_a_valid_empty_verify(repo: Path) -> None:

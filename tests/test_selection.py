@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.conftest import git, run_tether
 from tests.helpers import events, model_env, tool
+from tether.gates.costs import SuiteCosts
 from tether.gates.selection import select_tests
 from tether.testing.server import ScriptedServer
 from tether.vcs.files import repo_files
@@ -66,7 +67,8 @@ def test_a_shared_module_selects_its_dependents_not_the_rest(repo: Path) -> None
 
 def test_the_time_budget_keeps_the_nearest_tests(repo: Path) -> None:
     make_pkg(repo)
-    chosen = selected(repo, "pkg/util.py", budget_s=0.0, per_test_s=1.0)
+    costs = SuiteCosts(repo / "costs.json", tests={"tests/test_other.py::test_x": 1.0})
+    chosen = selected(repo, "pkg/util.py", budget_s=0.0, costs=costs)
     assert chosen == ["tests/test_util.py"]
 
 

@@ -50,7 +50,9 @@ def test_parse_good_file() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
-        ("- `pytest`\n", 1, "outside a '## step' or '## task' section"),
+        ("- `pytest`\n", 1, "outside a '## fix', '## step' or '## task' section"),
+        ("## fix\n- review\n", 2, "must be a `command`"),
+        ("## fix\n- `ruff format {affected_tests}`\n", 2, "cannot be used in a fix"),
         ("## step\n- run tests\n", 2, "unrecognised gate"),
         ("## step\n- ``\n", 2, "empty"),
         ("## task\n- browser localhost:3000\n", 2, "http(s) URL"),

@@ -95,8 +95,12 @@ class GatesConfig(_Section):
     """How VERIFY.md gates run."""
 
     step_timeout_s: float = Field(default=30.0, gt=0)
-    task_timeout_s: float = Field(default=120.0, gt=0)
+    # None: twice the suite's longest recent run plus a minute (15 minutes until known)
+    task_timeout_s: float | None = Field(default=None, gt=0)
     step_budget_s: float = Field(default=10.0, gt=0)
+    # the task tier records which tests reach which functions (needs coverage.py in the
+    # project's environment); later step selections use it
+    record_coverage: bool = True
     max_attempts: int = Field(default=3, gt=0)
     parallel: int = Field(default=0, ge=0)
 

@@ -1,5 +1,5 @@
 """The executor loop. A step is one model call → its tool calls (each through the
-action policy) → the step guard on the real tree → step gates → a checkpoint.
+action policy) → fixers → the step guard on the real tree → step gates → a checkpoint.
 
 The loop leaves through ``TaskEnded`` exceptions that carry their reason. Every
 dependency is a Protocol (``seams.py``): it knows no git, no HTTP, no terminal."""
@@ -94,6 +94,9 @@ class Executor:
             self._observe_user(number, task, run)
         outcomes = await self._run_tools(completion, prompt, number)
         run.last_tool = outcomes[-1].name if outcomes and outcomes[-1].ok else ""
+        fix_started = time.perf_counter()
+        await self._fix(outcomes, run)
+        fix_s = time.perf_counter() - fix_started
         guard_started = time.perf_counter()
         verdict = self._judge(number, task, outcomes)
         guard_s = time.perf_counter() - guard_started
@@ -103,6 +106,7 @@ class Executor:
         times = {
             "model_s": model_s,
             "tools_s": sum(o.seconds for o in outcomes),
+            "fix_s": fix_s,
             "guard_s": guard_s,
             "gates_s": gates_s,
         }
@@ -168,12 +172,22 @@ class Executor:
             self.worktree.checkpoint_later("step", verdict.after, task=task.title, step=number)
         return verdict
 
+    async def _fix(self, outcomes: list[ToolOutcome], run: RunState) -> None:
+        """The fix tier on what this step's tools changed; its edits join the step (the
+        step guard judges them with the model's)."""
+        if self.gates is None or not self.gates.fixes or not any(o.may_write for o in outcomes):
+            return
+        tree = self.worktree.snapshot()
+        changed = [c.path for c in self.worktree.changes(self.guard.good, tree)]
+        if changed:
+            run.gates.extend(await self.gates.fix(changed))
+
     async def _step_gates(self, verdict: StepVerdict, run: RunState) -> list[str]:
         if not verdict.changed or verdict.violations or self.gates is None:
             return []
         gates = await self.gates.step(verdict.changed, verdict.before, verdict.after)
         run.gates.extend(gates.results)
-        return [] if gates.passed else [gates.feedback]
+        return [gates.feedback] if gates.feedback else []
 
     def _after_step(
         self, verdict: StepVerdict, completion: Completion, run: RunState, feedback: list[str]
@@ -222,6 +236,11 @@ class Executor:
                     f"You called done, but the task gates failed (attempt "
                     f"{run.gate_failures} of {attempts}):\n{verdict.feedback}"
                 ]
+            if not verdict.verified:
+                raise CompletedUnverified(
+                    f"the task gates passed, but no test covers {', '.join(verdict.uncovered)}",
+                    summary=summary,
+                )
         if self.gates is None or not self.gates.verifies:
             raise CompletedUnverified(
                 "the model declared the task done; no task gate checked it", summary=summary

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from tether.gates.results import GateVerdict
+from tether.gates.results import GateResult, GateVerdict
 from tether.guard.contract import Violation
 from tether.guard.stepguard import StepVerdict
 from tether.models.types import ModelRequest, ToolCall
@@ -79,12 +79,20 @@ class StepGuard(Protocol):
 
 
 class Gates(Protocol):
-    """Step tier after a step that changed files, task tier before done."""
+    """Fix tier after a step's edits, step tier after a step that changed files, task
+    tier before done."""
 
     @property
     def verifies(self) -> bool:
         """Whether there is a task tier that can prove the task done."""
         ...
+
+    @property
+    def fixes(self) -> bool:
+        """Whether there are fixers to run after a step's edits."""
+        ...
+
+    async def fix(self, changed: list[str]) -> list[GateResult]: ...
 
     async def step(self, changed: list[str], before: str, after: str) -> GateVerdict: ...
 

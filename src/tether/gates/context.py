@@ -39,9 +39,10 @@ class GateContext:
     port: int | None = None
     timeout_s: float = 30.0
     ports: dict[int, int] = field(default_factory=dict)
+    timeouts: dict[int, float] = field(default_factory=dict)  # by VERIFY.md line
 
     def timeout_for(self, spec: GateSpec) -> float:
-        return spec.timeout_s or self.timeout_s
+        return spec.timeout_s or self.timeouts.get(spec.line) or self.timeout_s
 
     def values(self) -> dict[str, list[str]]:
         present = [p for p in self.changed if (self.root / p).is_file()]

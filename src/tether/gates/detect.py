@@ -10,12 +10,14 @@ from pathlib import Path
 from tether.memory.verify_md import render_verify
 
 INTRO = (
-    "Gates tether runs: `## step` after every step that changed files, `## task` before a "
-    "task counts as done.\nA gate is a `command` in backticks, `review` (a reviewer model "
-    "reads the diff), or\n`browser URL` (with `start:` and `expect:` sub-items). "
-    "Placeholders: {changed}, {changed_py},\n{affected_tests} (tests selected for the "
-    "change), {port} (a free port). Sub-item `timeout: N` (seconds)."
+    "Gates tether runs: `## fix` (formatters, autofixers) after a step's edits, their\n"
+    "changes joining the step; `## step` after every step that changed files; `## task`\n"
+    "before a task counts as done. A gate is a `command` in backticks, `review` (a\n"
+    "reviewer model reads the diff), or `browser URL` (with `start:` and `expect:`\n"
+    "sub-items). Placeholders: {changed}, {changed_py}, {affected_tests} (tests selected\n"
+    "for the change), {port} (a free port). Sub-item `timeout: N` (seconds)."
 )
+STEP_PYTEST = "`pytest -q --maxfail=3 {affected_tests}`"
 
 
 def _pyproject(root: Path) -> dict[str, object]:
@@ -42,6 +44,40 @@ def _mentions(root: Path, word: str) -> bool:
     return False
 
 
+def python_fixers(root: Path) -> list[str]:
+    """Autofixers the repository already uses (never a formatter it does not use: that
+    would rewrite whole files)."""
+    tool = _pyproject(root).get("tool")
+    tools = tool if isinstance(tool, dict) else {}
+    ruff = tools.get("ruff")
+    uses_ruff = ruff is not None or (root / "ruff.toml").exists() or (root / ".ruff.toml").exists()
+    fix: list[str] = []
+    if uses_ruff or _mentions(root, "ruff"):
+        fix.append("`ruff check --fix-only -q {changed_py}`")
+    ruff_format = isinstance(ruff, dict) and "format" in ruff
+    if ruff_format or _mentions(root, "ruff-format") or _mentions(root, "ruff format"):
+        fix.append("`ruff format -q {changed_py}`")
+    elif "black" in tools or _mentions(root, "black"):
+        fix.append("`black -q {changed_py}`")
+    return fix
+
+
+def node_fixers(root: Path) -> list[str]:
+    try:
+        package = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        package = {}
+    deps = {}
+    if isinstance(package, dict):
+        for key in ("devDependencies", "dependencies"):
+            if isinstance(package.get(key), dict):
+                deps.update(package[key])
+    has_config = any(root.glob(".prettierrc*")) or (root / "prettier.config.js").exists()
+    if "prettier" in deps or has_config:
+        return ["`npx --no-install prettier --write --ignore-unknown {changed}`"]
+    return []
+
+
 def python_gates(root: Path) -> tuple[list[str], list[str]]:
     tool = _pyproject(root).get("tool")
     tools = tool if isinstance(tool, dict) else {}
@@ -59,7 +95,7 @@ def python_gates(root: Path) -> tuple[list[str], list[str]]:
         step.append("`ruff check {changed_py}`")
         task.append("`ruff check .`")
     if has_tests or "pytest" in tools or _mentions(root, "pytest"):
-        step.append("`pytest -q -x {affected_tests}`")
+        step.append(STEP_PYTEST)
         task.append("`pytest -q`")
     mypy = tools.get("mypy")
     if mypy is not None or (root / "mypy.ini").exists():
@@ -90,7 +126,7 @@ def verify_template(root: Path) -> str:
     node_step, node_task = node_gates(root)
     step += node_step
     task += node_task
-    text = render_verify(step, task, INTRO)
+    text = render_verify(step, task, INTRO, [*python_fixers(root), *node_fixers(root)])
     if not step and not task:
         text += (
             "\n(no test, lint or type checker found here: add gates as list items, "

@@ -8,7 +8,8 @@ from typing import Any
 
 from tether.sandbox import CommandResult, clip_tail
 
-OK_STATUSES = ("pass", "skip")
+OK_STATUSES = ("pass", "skip", "uncovered")  # do not block a step
+VERIFIED_STATUSES = ("pass", "skip")  # can prove a task done
 PYTEST_SUMMARY = re.compile(
     r"(\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected)"
     r"(?:, \d+ \w+)*) in ([\d.]+)s"
@@ -23,22 +24,39 @@ class GateVerdict:
     feedback: str = ""
     results: list[GateResult] = field(default_factory=list)
 
+    @property
+    def verified(self) -> bool:
+        return self.passed and all(r.verified for r in self.results)
+
+    @property
+    def uncovered(self) -> list[str]:
+        found: list[str] = []
+        for result in self.results:
+            found += [u for u in result.uncovered if u not in found]
+        return found
+
 
 @dataclass(frozen=True)
 class GateResult:
     gate: str
     tier: str
     kind: str
-    status: str  # pass | fail | skip | error | timeout
+    status: str  # pass | fail | skip | error | timeout | uncovered
     seconds: float
     summary: str
     details: str = ""
     log_path: str = ""
     evidence: str = ""
+    uncovered: tuple[str, ...] = ()  # changed functions no selected test reaches
+    estimated_s: float | None = None  # what the selection expected to take
 
     @property
     def ok(self) -> bool:
         return self.status in OK_STATUSES
+
+    @property
+    def verified(self) -> bool:
+        return self.status in VERIFIED_STATUSES
 
     @classmethod
     def from_record(cls, data: dict[str, Any]) -> GateResult:
@@ -53,6 +71,8 @@ class GateResult:
             details=str(data.get("details", "")),
             log_path=str(data.get("log_path", data.get("log", ""))),
             evidence=str(data.get("evidence", "")),
+            uncovered=tuple(str(u) for u in data.get("uncovered") or ()),
+            estimated_s=data.get("estimated_s"),
         )
 
     def event(self) -> dict[str, Any]:
@@ -65,6 +85,8 @@ class GateResult:
             "log": self.log_path,
             "evidence": self.evidence,
             **({"details": self.details[:1500]} if not self.ok and self.details else {}),
+            **({"uncovered": list(self.uncovered)} if self.uncovered else {}),
+            **({"estimated_s": self.estimated_s} if self.estimated_s is not None else {}),
         }
 
 
@@ -96,14 +118,35 @@ def _condense_pytest(text: str, exit_code: int) -> tuple[str, str]:
     if exit_code == 0:
         return summary, ""
     failed = [ln for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
-    asserts: list[str] = []
+    details = "\n".join([*failed[:20], *_failure_blocks(lines)])
+    return summary, details[:MAX_DETAILS] or clip_tail(text, 30, 3000)
+
+
+_SECTION = re.compile(r"^_{3,} (.+?) _{3,}$")
+_LOCATION = re.compile(r"^[\w/.\-]+\.py:\d+: \w+")
+MAX_DETAILS = 4000
+E_LINES_PER_FAILURE = 6
+
+
+def _failure_blocks(lines: list[str]) -> list[str]:
+    """Each failure's header, its first assertion lines and where it failed, so several
+    failures (``--maxfail``) all reach the model, not 24 lines of the first one."""
+    blocks: list[str] = []
+    current: list[str] = []
+    e_lines = 0
     for line in lines:
-        if len(asserts) >= 24:
-            break
-        if line.startswith("E ") or re.match(r"^[\w/.\-]+\.py:\d+: \w+", line):
-            asserts.append(line)
-    details = "\n".join([*failed[:20], *asserts])
-    return summary, details or clip_tail(text, 30, 3000)
+        section = _SECTION.match(line)
+        if section:
+            blocks += current
+            current, e_lines = [f"--- {section.group(1)}"], 0
+        elif current and line.startswith("E ") and e_lines < E_LINES_PER_FAILURE:
+            current.append(line)
+            e_lines += 1
+        elif current and _LOCATION.match(line):
+            current.append(line)
+        elif not current and (line.startswith("E ") or _LOCATION.match(line)):
+            blocks.append(line)  # output without section headers (e.g. -q --tb=short)
+    return blocks + current
 
 
 def pytest_counts(text: str) -> tuple[int, float] | None:
@@ -117,10 +160,10 @@ def pytest_counts(text: str) -> tuple[int, float] | None:
 
 
 def feedback(results: list[GateResult], tier: str) -> str:
-    """What the executor reads when gates fail."""
+    """What the executor reads when gates fail, or when a step's change has no test."""
     failing = [r for r in results if not r.ok]
     if not failing:
-        return ""
+        return _uncovered_note(results, tier)
     head = "Step gates failed after your change" if tier == "step" else "Task gates failed"
     blocks = [f"{head}:"]
     for result in failing:
@@ -129,3 +172,16 @@ def feedback(results: list[GateResult], tier: str) -> str:
             blocks.append(result.details)
     blocks.append("Fix these before calling done.")
     return "\n".join(blocks)
+
+
+def _uncovered_note(results: list[GateResult], tier: str) -> str:
+    missing: list[str] = []
+    for result in results:
+        missing += [u for u in result.uncovered if u not in missing]
+    if not missing:
+        return ""
+    later = "the task gates check it when you call done" if tier == "step" else "it is unverified"
+    return (
+        f"Note: no test covers {', '.join(missing[:5])}, so the step gates could not check "
+        f"this change; {later}. If the task asks for new behaviour, add a test for it."
+    )

@@ -1,10 +1,14 @@
-"""Run a tier of VERIFY.md gates: in parallel (bounded), each in the sandbox, each with
-its timeout; one ``gate`` event per gate; evidence files under the session."""
+"""Run a tier of VERIFY.md gates, each in the sandbox with its timeout; one ``gate`` event
+per gate; evidence files under the session.
+
+``fix`` gates run one after another (they edit the same files); ``step`` and ``task``
+gates in parallel (bounded by CPU count). Every pytest gate runs with tether's probe:
+what each test cost is learned (``costs.py``) and, on the task tier, which functions
+each test reached (``coverage_map.py``)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,16 +16,21 @@ from pathlib import Path
 from tether.gates.browser import run_browser_gate
 from tether.gates.command import run_command_gate
 from tether.gates.context import GateContext, Reviewer
-from tether.gates.results import GateResult, pytest_counts
+from tether.gates.costs import SuiteCosts
+from tether.gates.coverage_map import CoverageMap
+from tether.gates.probe import ProbeReport, is_pytest, probing
+from tether.gates.results import GateResult
 from tether.gates.review import run_review_gate
-from tether.gates.selection import Selection, select_tests
-from tether.layout import StateLayout
+from tether.gates.selection import Selection, is_test_file, select_tests
 from tether.memory.verify_md import GateSpec
 from tether.sandbox import Sandbox
 from tether.telemetry import EventLog
 from tether.vcs.files import repo_files
 
-DEFAULT_PER_TEST_S = 0.02
+AUTO_TASK_TIMEOUT_S = 900.0  # before the suite's duration is known
+TIMEOUT_HEADROOM = 2.0
+TIMEOUT_MARGIN_S = 60.0
+AFFECTED = "{affected_tests}"
 
 
 @dataclass
@@ -33,14 +42,23 @@ class GateRunner:
     evidence_dir: Path
     reviewer: Reviewer | None = None
     step_timeout_s: float = 30.0
-    task_timeout_s: float = 120.0
+    task_timeout_s: float | None = None  # None: from the suite's measured duration
     step_budget_s: float = 10.0
     parallel: int = 0
     port: int | None = None
+    record_coverage: bool = True
     last_selection: Selection = field(default_factory=Selection)
+    _costs: SuiteCosts | None = None
+    _note: tuple[int, str] | None = None
 
     def tier(self, tier: str) -> list[GateSpec]:
         return [spec for spec in self.specs if spec.tier == tier]
+
+    @property
+    def costs(self) -> SuiteCosts:
+        if self._costs is None:
+            self._costs = SuiteCosts.load(self.root)
+        return self._costs
 
     async def run(
         self,
@@ -50,7 +68,9 @@ class GateRunner:
         diff: str = "",
         contract: str = "",
         line_ranges: dict[str, list[tuple[int, int]]] | None = None,
+        note: str = "",
     ) -> list[GateResult]:
+        """``note`` is added to the first gate's summary (what the step tier missed)."""
         specs = self.tier(tier)
         if not specs:
             return []
@@ -64,64 +84,117 @@ class GateRunner:
             contract=contract,
             reviewer=self.reviewer,
             port=self.port,
-            timeout_s=self.step_timeout_s if tier == "step" else self.task_timeout_s,
+            timeout_s=self.step_timeout_s,
         )
-        if any("{affected_tests}" in spec.command for spec in specs):
-            self.last_selection = select_tests(
-                self.root,
-                repo_files(self.root),
-                changed,
-                budget_s=self.step_budget_s if tier == "step" else 1e9,
-                per_test_s=self._per_test_s(),
-                line_ranges=line_ranges,
-            )
+        if tier == "task":
+            ctx.timeouts = {spec.line: self.task_timeout_for(spec) for spec in specs}
+        if any(AFFECTED in spec.command for spec in specs):
+            self.last_selection = self._select(tier, changed, line_ranges)
             ctx.affected = self.last_selection.files
+        self._note = (specs[0].line, note) if note else None
+        if tier == "fix":
+            return [await self._one(spec, ctx) for spec in specs]
         limit = asyncio.Semaphore(self.parallel or os.cpu_count() or 2)
 
-        async def one(spec: GateSpec) -> GateResult:
+        async def bounded(spec: GateSpec) -> GateResult:
             async with limit:
-                result = await _dispatch(spec, ctx)
-            if "{affected_tests}" in spec.command and result.status != "skip":
-                result = replace(
-                    result, summary=f"{result.summary} · {self.last_selection.describe()}"
-                )
-                self._learn(result)
-            self.log.emit("gate", kind=spec.kind, **result.event())
+                return await self._one(spec, ctx)
+
+        return list(await asyncio.gather(*(bounded(spec) for spec in specs)))
+
+    def task_timeout_for(self, spec: GateSpec) -> float:
+        """A task gate's timeout: its own ``timeout:``, else ``[gates] task_timeout_s``,
+        else twice the longest recent run of the same command plus a minute."""
+        if spec.timeout_s:
+            return spec.timeout_s
+        if self.task_timeout_s is not None:
+            return self.task_timeout_s
+        longest = self.costs.longest_s(spec.command)
+        if longest is None:
+            return AUTO_TASK_TIMEOUT_S
+        return max(TIMEOUT_MARGIN_S * 2, TIMEOUT_HEADROOM * longest + TIMEOUT_MARGIN_S)
+
+    def _select(
+        self, tier: str, changed: list[str], ranges: dict[str, list[tuple[int, int]]] | None
+    ) -> Selection:
+        return select_tests(
+            self.root,
+            repo_files(self.root),
+            changed,
+            budget_s=self.step_budget_s if tier == "step" else 1e9,
+            costs=self.costs,
+            coverage=CoverageMap.load(self.root),
+            line_ranges=ranges,
+        )
+
+    async def _one(self, spec: GateSpec, ctx: GateContext) -> GateResult:
+        if spec.kind == "review":
+            result = await run_review_gate(spec, ctx)
+        elif spec.kind == "browser":
+            result = await run_browser_gate(spec, ctx)
+        elif AFFECTED in spec.command and not self.last_selection.files:
+            result = self._nothing_selected(spec, ctx)
+        elif is_pytest(spec.command):
+            result = await self._probed(spec, ctx)
+        else:
+            result = await run_command_gate(spec, ctx)
+        if self._note is not None and self._note[0] == spec.line:
+            result = replace(result, summary=f"{result.summary} · {self._note[1]}")
+        self.log.emit("gate", kind=spec.kind, **result.event())
+        return result
+
+    async def _probed(self, spec: GateSpec, ctx: GateContext) -> GateResult:
+        record = self.record_coverage and ctx.tier == "task"
+        with probing(self.root, record) as probe:
+            result = await run_command_gate(spec, ctx, env=probe.env, writable=(probe.folder,))
+            report = probe.report()
+        self._learn(spec, result, report)
+        if AFFECTED not in spec.command:
             return result
+        selection = self.last_selection
+        actual = report.session_s or result.seconds
+        summary = f"{result.summary} · {selection.describe()} · actual {actual:.1f}s"
+        status = result.status
+        if status == "pass" and selection.uncovered:
+            status = "uncovered"
+            summary = f"{summary} · no test covers {_listing(selection.uncovered)}"
+        return replace(
+            result,
+            status=status,
+            summary=summary,
+            uncovered=tuple(selection.uncovered),
+            estimated_s=round(selection.estimated_s, 3),
+        )
 
-        return list(await asyncio.gather(*(one(spec) for spec in specs)))
+    def _nothing_selected(self, spec: GateSpec, ctx: GateContext) -> GateResult:
+        """An empty selection passes only when no Python source changed."""
+        selection = self.last_selection
+        sources = [s for s in selection.sources if not is_test_file(s)]
+        if not sources:
+            return GateResult(spec.name, ctx.tier, "command", "skip", 0.0, "no Python change")
+        uncovered = selection.uncovered or [f"{s}:<module>" for s in sources]
+        return GateResult(
+            spec.name,
+            ctx.tier,
+            "command",
+            "uncovered",
+            0.0,
+            f"no test covers {_listing(uncovered)}",
+            uncovered=tuple(uncovered),
+        )
 
-    def _stats_path(self) -> Path:
-        return StateLayout(self.root).cache("gate-stats.json")
-
-    def _per_test_s(self) -> float:
-        try:
-            value = float(json.loads(self._stats_path().read_text())["per_test_s"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return DEFAULT_PER_TEST_S
-        return value if value > 0 else DEFAULT_PER_TEST_S
-
-    def _learn(self, result: GateResult) -> None:
-        """Keep a moving average of seconds per test, from pytest's own summary."""
-        try:
-            counts = pytest_counts(Path(result.log_path).read_text(encoding="utf-8"))
-        except OSError:
+    def _learn(self, spec: GateSpec, result: GateResult, report: ProbeReport) -> None:
+        if not report.seen:
             return
-        if not counts or counts[0] == 0:
-            return
-        observed = counts[1] / counts[0]
-        average = 0.7 * self._per_test_s() + 0.3 * observed
-        path = self._stats_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"per_test_s": round(average, 5)}), encoding="utf-8")
-        except OSError:
-            pass
+        costs = self.costs
+        costs.learn(report, spec.command, result.seconds, result.status == "timeout")
+        costs.save()
+        if report.coverage is not None and report.tests:
+            coverage = CoverageMap.load(self.root)
+            coverage.merge(self.root, report.coverage, list(report.tests))
+            coverage.save()
 
 
-async def _dispatch(spec: GateSpec, ctx: GateContext) -> GateResult:
-    if spec.kind == "review":
-        return await run_review_gate(spec, ctx)
-    if spec.kind == "browser":
-        return await run_browser_gate(spec, ctx)
-    return await run_command_gate(spec, ctx)
+def _listing(items: list[str], shown: int = 3) -> str:
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more

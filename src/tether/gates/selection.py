@@ -1,61 +1,81 @@
 """Incremental test selection for ``{affected_tests}``.
 
-Measured on networkx (see the gates issue): a plain import graph selects every test
+Measured on networkx (see the gates issues): a plain import graph selects every test
 because the package ``__init__`` imports everything; tests named after the module are
-fast but miss failures elsewhere; coverage databases are costly. So candidates come in
-ranked tiers, and the step tier takes them in order until its time budget is used:
+fast but miss failures elsewhere; and an empty selection must never pass. So candidates
+come in ranked tiers (``candidates.py``), and the step tier takes them in order until its
+time budget is spent:
 
-0. changed test files, and tests named after a changed module (``euler.py`` →
-   ``test_euler.py``), nearest first -- always taken;
-1. tests importing a changed module directly;
-2. tests that mention a name defined where the change is (a function or class that
-   contains a changed line), nearest first;
-3. tests importing it through other modules, with the graph cut at package
-   ``__init__`` files (which re-export everything and would select everything).
+- ``changed`` test files and tests ``named`` after a changed module -- always taken;
+- ``covered``: tests the coverage map says reach a changed function (node ids);
+- ``loose`` names, direct ``imports``, ``uses`` of a changed function's name, and
+  ``indirect`` imports (graph cut at package ``__init__`` files);
+- only for a file none of those found anything for: ``near`` tests folders, the tests
+  importing its ``package``, then a ``sample`` of the cheapest of the rest.
 
-Each test file's cost is its number of test functions times the measured seconds per
-test (learned from earlier pytest gate runs). The task tier still runs the full suite,
-so a selection that misses a failure can delay it, never let it through to "done".
-"""
+Costs are the learned seconds of each test (``costs.py``) plus collection. What no
+selected test is known to reach is listed in ``uncovered`` ("src/x.py:_helper"); the gate
+then cannot pass, only be "uncovered", and the task tier is the safety net."""
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tether.gates import candidates as find
+from tether.gates.costs import SuiteCosts
+from tether.gates.coverage_map import CoverageMap
 from tether.gates.imports import ImportIndex
+from tether.gates.pysource import changed_functions, function_spans
 
-TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
 TEST_DEF = re.compile(rb"^\s*(?:async\s+)?def\s+test", re.MULTILINE)
-TIER_NAMES = ("named", "imports", "uses", "indirect")
-MAX_DEPTH = 3
+TIERS = (
+    "changed", "named", "covered", "loose", "imports", "uses", "indirect",
+    "near", "package", "sample",
+)  # fmt: skip
+ALWAYS = ("changed", "named")
+NARROW = TIERS[:7]
+MAX_NODES_PER_FILE = 25
+MAX_ARGS_CHARS = 60_000
+is_test_file = find.is_test_file
 
 
 @dataclass
 class Selection:
-    files: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # test files and node ids, in order
     reasons: dict[str, str] = field(default_factory=dict)
     estimated_s: float = 0.0
     dropped: int = 0
+    uncovered: list[str] = field(default_factory=list)  # "path:function"
+    widened: list[str] = field(default_factory=list)  # sources that needed wide tiers
+    sources: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         if not self.files:
             return "no tests selected for this change"
-        counts = {name: sum(1 for r in self.reasons.values() if r == name) for name in TIER_NAMES}
+        counts = {name: sum(1 for r in self.reasons.values() if r == name) for name in TIERS}
         parts = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
         over = f", {self.dropped} more over the time budget" if self.dropped else ""
-        names = ", ".join(Path(f).name for f in self.files[:3])
+        names = ", ".join(Path(f.split("::")[0]).name for f in self.files[:3])
         more = f" +{len(self.files) - 3}" if len(self.files) > 3 else ""
         return (
-            f"{len(self.files)} test file(s) ({parts}: {names}{more}), "
+            f"{len(self.files)} test item(s) ({parts}: {names}{more}), "
             f"~{self.estimated_s:.1f}s est.{over}"
         )
 
 
-def is_test_file(path: str) -> bool:
-    return bool(TEST_FILE.search(path))
+@dataclass
+class _Candidates:
+    ranked: dict[str, tuple[int, int]] = field(default_factory=dict)  # item → (tier, near)
+    narrow: dict[str, set[str]] = field(default_factory=dict)  # source → items
+
+    def offer(self, source: str, item: str, tier: str, near: int) -> None:
+        rank = (TIERS.index(tier), near)
+        if item not in self.ranked or rank < self.ranked[item]:
+            self.ranked[item] = rank
+        if tier in NARROW:
+            self.narrow.setdefault(source, set()).add(item)
 
 
 def select_tests(
@@ -64,132 +84,191 @@ def select_tests(
     changed: list[str],
     *,
     budget_s: float = 10.0,
-    per_test_s: float = 0.02,
+    costs: SuiteCosts | None = None,
+    coverage: CoverageMap | None = None,
     line_ranges: dict[str, list[tuple[int, int]]] | None = None,
 ) -> Selection:
-    """Test files for ``changed`` (repo-relative), ranked and fitted to ``budget_s``."""
-    tests = [f for f in files if is_test_file(f)]
+    """Test items for ``changed`` (repo-relative), ranked and fitted to ``budget_s``."""
+    costs = costs or SuiteCosts(root / ".tether-none")
+    coverage = coverage or CoverageMap(root / ".tether-none")
+    tests = [f for f in files if find.is_test_file(f)]
     sources = [c for c in changed if c.endswith(".py") and (root / c).is_file()]
     if not sources:
         return Selection()
     index = ImportIndex.build(root, [f for f in files if f.endswith(".py")])
-    ranked: dict[str, tuple[int, int]] = {}
-
-    def offer(path: str, tier: int, near: int) -> None:
-        if path in ranked and ranked[path] <= (tier, near):
-            return
-        ranked[path] = (tier, near)
-
+    found = _Candidates()
+    functions: dict[str, list[str]] = {}
     for source in sources:
-        if is_test_file(source):
-            offer(source, 0, 0)
+        if find.is_test_file(source):
+            found.offer(source, source, "changed", 0)
             continue
-        module = index.modules.get(source, "")
-        for test in _named(source, tests):
-            offer(test, 0, _distance(source, test))
-        for tier, test in _importers(index, module):
-            if is_test_file(test):
-                offer(test, tier, _distance(source, test))
-        for test in _users(root, source, tests, (line_ranges or {}).get(source)):
-            offer(test, 2, _distance(source, test))
-    return _fit(root, ranked, budget_s, per_test_s)
-
-
-def _named(source: str, tests: list[str]) -> list[str]:
-    stem = Path(source).stem
-    if stem == "__init__":
-        stem = Path(source).parent.name
-    names = {f"test_{stem}.py", f"{stem}_test.py"}
-    return [t for t in tests if Path(t).name in names]
-
-
-def _importers(index: ImportIndex, module: str) -> list[tuple[int, str]]:
-    """(tier, file): direct importers tier 1, others tier 3; never through __init__."""
-    if not module:
-        return []
-    found: list[tuple[int, str]] = []
-    seen = {module}
-    frontier = [module]
-    for depth in range(1, MAX_DEPTH + 1):
-        following: list[str] = []
-        for name in frontier:
-            for path in index.importers(name):
-                found.append((1 if depth == 1 else 3, path))
-                child = index.modules.get(path, "")
-                if path.endswith("__init__.py") or not child or child in seen:
-                    continue
-                seen.add(child)
-                following.append(child)
-        frontier = following
-    return found
-
-
-def _users(
-    root: Path, source: str, tests: list[str], ranges: list[tuple[int, int]] | None
-) -> list[str]:
-    names = _changed_names(root / source, ranges)
-    if not names:
-        return []
-    pattern = re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in names) + rb")\b")
-    found = []
-    for test in tests:
-        try:
-            if pattern.search((root / test).read_bytes()):
-                found.append(test)
-        except OSError:
-            continue
-    return found
-
-
-def _changed_names(path: Path, ranges: list[tuple[int, int]] | None) -> list[str]:
-    """Top-level functions and classes containing a changed line (all public ones when
-    the lines are unknown)."""
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (SyntaxError, ValueError, OSError):
-        return []
-    names = []
-    for node in tree.body:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        end = node.end_lineno or node.lineno
-        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        if ranges is None:
-            if not node.name.startswith("_"):
-                names.append(node.name)
-        elif any(a <= end and b >= start for a, b in ranges):
-            names.append(node.name)
-    return [n for n in names if len(n) >= 4][:20]
-
-
-def _distance(source: str, test: str) -> int:
-    """Directory steps between two files (0 for the same folder)."""
-    a, b = Path(source).parent.parts, Path(test).parent.parts
-    common = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        common += 1
-    return (len(a) - common) + (len(b) - common)
-
-
-def _fit(
-    root: Path, ranked: dict[str, tuple[int, int]], budget_s: float, per_test_s: float
-) -> Selection:
-    selection = Selection()
-    for path, (tier, _) in sorted(ranked.items(), key=lambda item: (item[1], item[0])):
-        cost = _cost(root / path) * per_test_s
-        if tier > 0 and selection.estimated_s + cost > budget_s:
-            selection.dropped += 1
-            continue
-        selection.files.append(path)
-        selection.reasons[path] = TIER_NAMES[min(tier, 3)] if tier else "named"
-        selection.estimated_s += cost
+        functions[source] = _changed(root, source, (line_ranges or {}).get(source))
+        _narrow(root, index, coverage, source, functions[source], tests, found)
+    widened = [s for s in functions if not found.narrow.get(s)]
+    for source in widened:
+        _wide(index, source, tests, found)
+    selection = _fit(root, found.ranked, budget_s, costs)
+    selection.widened, selection.sources = widened, sources
+    selection.uncovered = _uncovered(root, functions, selection, found, coverage)
     return selection
 
 
-def _cost(path: Path) -> int:
+def _changed(root: Path, source: str, ranges: list[tuple[int, int]] | None) -> list[str]:
     try:
-        return max(1, len(TEST_DEF.findall(path.read_bytes())))
+        text = (root / source).read_bytes()
     except OSError:
-        return 1
+        return [""]
+    if ranges is None:
+        return [""]
+    return changed_functions(text, ranges)
+
+
+def _narrow(
+    root: Path,
+    index: ImportIndex,
+    coverage: CoverageMap,
+    source: str,
+    functions: list[str],
+    tests: list[str],
+    found: _Candidates,
+) -> None:
+    for test in find.named(source, tests):
+        found.offer(source, test, "named", find.distance(source, test))
+    for function in functions:
+        for nodeid in coverage.tests_for(source, function):
+            test = nodeid.split("::", 1)[0]
+            if test in tests:
+                found.offer(source, nodeid, "covered", find.distance(source, test))
+    for test in find.loosely_named(source, tests):
+        found.offer(source, test, "loose", find.distance(source, test))
+    for depth, test in find.importers(index, index.modules.get(source, "")):
+        if find.is_test_file(test):
+            tier = "imports" if depth == 1 else "indirect"
+            found.offer(source, test, tier, find.distance(source, test))
+    names = [f.rsplit(".", 1)[-1] for f in functions if f] or _public_names(root / source)
+    for test in find.users(root, tests, names):
+        found.offer(source, test, "uses", find.distance(source, test))
+
+
+def _wide(index: ImportIndex, source: str, tests: list[str], found: _Candidates) -> None:
+    for test in find.near(source, tests):
+        found.offer(source, test, "near", find.distance(source, test))
+    module = index.modules.get(source, "")
+    for test in find.package_importers(index, module, tests):
+        found.offer(source, test, "package", find.distance(source, test))
+    for test in tests:
+        found.offer(source, test, "sample", 0)
+
+
+def _public_names(path: Path) -> list[str]:
+    try:
+        spans = function_spans(path.read_bytes()) or []
+    except OSError:
+        return []
+    return [name for name, _, _ in spans if "." not in name and not name.startswith("_")][:20]
+
+
+def _fit(
+    root: Path, ranked: dict[str, tuple[int, int]], budget_s: float, costs: SuiteCosts
+) -> Selection:
+    """Items in rank order while the estimate fits the budget (``sample`` cheapest
+    first); node ids whose file is taken whole are folded into it."""
+    selection = Selection()
+    taken_files: set[str] = set()
+    files_in: set[str] = set()
+    sample = TIERS.index("sample")
+
+    def order(item: tuple[str, tuple[int, int]]) -> tuple[int, float, int, str]:
+        path, (tier, near) = item
+        cheap = _cost(root, path, costs) if tier == sample else 0.0
+        return tier, cheap, near, path
+
+    for item, (tier, _) in sorted(ranked.items(), key=order):
+        test = item.split("::", 1)[0]
+        if test in taken_files:
+            continue
+        cost = _cost(root, item, costs)
+        if test not in files_in:
+            cost += costs.run_overhead_s(1) - costs.run_overhead_s(0)
+        if TIERS[tier] not in ALWAYS and selection.estimated_s + cost > budget_s:
+            selection.dropped += 1
+            continue
+        if "::" not in item:
+            taken_files.add(item)
+        files_in.add(test)
+        selection.files.append(item)
+        selection.reasons[item] = TIERS[tier]
+        selection.estimated_s += cost
+    if selection.files:
+        selection.estimated_s += costs.run_overhead_s(0)
+    _fold(selection, taken_files)
+    return selection
+
+
+def _fold(selection: Selection, whole: set[str]) -> None:
+    """Node ids of a file taken whole go; many node ids of one file become the file;
+    a command line too long for the shell is shortened the same way."""
+    by_file: dict[str, list[str]] = {}
+    for item in selection.files:
+        by_file.setdefault(item.split("::", 1)[0], []).append(item)
+    items: list[str] = []
+    for test, group in by_file.items():
+        nodes = [i for i in group if "::" in i]
+        if test in whole or len(nodes) > MAX_NODES_PER_FILE:
+            reason = selection.reasons.get(test) or selection.reasons[nodes[0]]
+            items.append(test)
+            selection.reasons[test] = reason
+        else:
+            items += nodes
+    while sum(len(i) + 3 for i in items) > MAX_ARGS_CHARS:
+        longest = max(by_file, key=lambda t: sum(len(i) for i in items if i.startswith(t + "::")))
+        kept = [i for i in items if not i.startswith(longest + "::")]
+        if len(kept) == len(items):
+            break
+        items = [*kept, longest]
+        selection.reasons.setdefault(longest, "covered")
+    selection.reasons = {i: selection.reasons[i] for i in items}
+    selection.files = items
+
+
+def _cost(root: Path, item: str, costs: SuiteCosts) -> float:
+    if "::" in item:
+        return costs.node_s(item)
+    try:
+        functions = max(1, len(TEST_DEF.findall((root / item).read_bytes())))
+    except OSError:
+        functions = 1
+    return costs.file_s(item, functions)
+
+
+def _uncovered(
+    root: Path,
+    functions: dict[str, list[str]],
+    selection: Selection,
+    found: _Candidates,
+    coverage: CoverageMap,
+) -> list[str]:
+    """Changed functions no selected test is known to reach."""
+    chosen = set(selection.files)
+    whole = {i for i in chosen if "::" not in i}
+    fresh_tests = [i for i, r in selection.reasons.items() if r == "changed"]
+    missing = []
+    for source, names in functions.items():
+        narrow = found.narrow.get(source, set())
+        for function in names:
+            if _mentioned(root, fresh_tests, function):
+                continue
+            if function and coverage.knows(source, function):
+                reach = coverage.tests_for(source, function)
+                hit = any(t in chosen or t.split("::", 1)[0] in whole for t in reach)
+            else:
+                hit = any(i in chosen or i.split("::", 1)[0] in chosen for i in narrow)
+            if not hit:
+                missing.append(f"{source}:{function or '<module>'}")
+    return missing
+
+
+def _mentioned(root: Path, tests: list[str], function: str) -> bool:
+    if not function or not tests:
+        return False
+    return bool(find.users(root, tests, [function.rsplit(".", 1)[-1]]))

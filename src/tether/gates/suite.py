@@ -63,6 +63,7 @@ class GateSuite:
             step_budget_s=gates.step_budget_s,
             parallel=gates.parallel,
             port=port,
+            record_coverage=gates.record_coverage,
         )
 
 

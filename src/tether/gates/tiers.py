@@ -1,10 +1,11 @@
-"""The loop's gates seam, backed by VERIFY.md: step tier after a step that changed
-files, task tier (plus the task's ``accept:`` commands) before a task counts as done."""
+"""The loop's gates seam, backed by VERIFY.md: fix tier after a step's edits, step tier
+after a step that changed files, task tier (plus the task's ``accept:`` commands) before
+a task counts as done. What no step gate covered is said again at the task tier."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tether.gates.results import GateResult, GateVerdict, feedback
 from tether.gates.runner import GateRunner
@@ -19,19 +20,35 @@ class GateTiers:
     runner: GateRunner
     git: Git
     contract: str = ""
+    uncovered: list[str] = field(default_factory=list)  # by any step gate of the task
 
     @property
     def verifies(self) -> bool:
         return bool(self.runner.tier("task"))
 
+    @property
+    def fixes(self) -> bool:
+        return bool(self.runner.tier("fix"))
+
+    async def fix(self, changed: list[str]) -> list[GateResult]:
+        return await self.runner.run("fix", changed)
+
     async def step(self, changed: list[str], before: str, after: str) -> GateVerdict:
         ranges = changed_lines(self.git.run("diff", "-U0", "--no-color", before, after))
         results = await self.runner.run("step", changed, line_ranges=ranges)
-        return verdict(results, "step")
+        found = verdict(results, "step")
+        self.uncovered += [u for u in found.uncovered if u not in self.uncovered]
+        return found
 
     async def task(self, changed: list[str], base: str, final: str) -> GateVerdict:
         diff = unified_diff(self.git, base, final)
-        results = await self.runner.run("task", changed, diff=diff, contract=self.contract)
+        note = ""
+        if self.uncovered:
+            more = f" and {len(self.uncovered) - 5} more" if len(self.uncovered) > 5 else ""
+            note = f"no step gate covered {', '.join(self.uncovered[:5])}{more}"
+        results = await self.runner.run(
+            "task", changed, diff=diff, contract=self.contract, note=note
+        )
         return verdict(results, "task")
 
 

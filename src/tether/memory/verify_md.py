@@ -1,5 +1,8 @@
 """VERIFY.md: the gates, in plain Markdown that people edit by hand.
 
+    ## fix
+    - `ruff check --fix-only -q {changed_py}`
+    - `ruff format -q {changed_py}`
     ## step
     - `ruff check {changed_py}`
     - `pytest -q -x {affected_tests}`
@@ -11,9 +14,10 @@
       - start: `python -m http.server {port}`
       - expect: Welcome
 
-``## step`` gates run after every step that changed files, ``## task`` gates before a
-task counts as done. Other headings and prose are notes and are ignored. A mistake is
-a ``VerifyError`` at ``VERIFY.md:LINE``.
+``## fix`` commands (formatters, autofixers) run after a step's edits, one after another,
+and their changes join the step; ``## step`` gates run after every step that changed
+files, ``## task`` gates before a task counts as done. Other headings and prose are
+notes and are ignored. A mistake is a ``VerifyError`` at ``VERIFY.md:LINE``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Literal
 
 from tether.errors import UsageError
 
-TIERS = ("step", "task")
+TIERS = ("fix", "step", "task")
 GateKind = Literal["command", "review", "browser"]
 OPTIONS = {
     "timeout": ("command", "review", "browser"),
@@ -83,9 +87,9 @@ def parse_verify(text: str, where: str = "VERIFY.md") -> list[GateSpec]:
         if item:
             if tier is None:
                 raise VerifyError(
-                    "a gate outside a '## step' or '## task' section",
+                    "a gate outside a '## fix', '## step' or '## task' section",
                     where=f"{where}:{number}",
-                    hint="put gates under '## step' or '## task'",
+                    hint="put gates under '## fix', '## step' or '## task'",
                 )
             gates.append(_gate(item.group(1).strip(), tier, number, f"{where}:{number}"))
     return gates
@@ -121,12 +125,23 @@ def check_placeholders(text: str, where: str) -> None:
             )
 
 
+FIX_PLACEHOLDERS = ("changed", "changed_py")
+
+
 def _gate(body: str, tier: str, number: int, where: str) -> GateSpec:
     command = _COMMAND.match(body)
+    if tier == "fix" and not command:
+        raise VerifyError(
+            "a fix entry must be a `command` in backticks",
+            where=where,
+            hint="e.g. - `ruff format -q {changed_py}`",
+        )
     if command:
         if not command.group(1).strip():
             raise VerifyError("the command in backticks is empty", where=where)
         check_placeholders(command.group(1), where)
+        if tier == "fix":
+            _fix_placeholders(command.group(1), where)
         return GateSpec(
             "command",
             tier,
@@ -159,6 +174,16 @@ def _gate(body: str, tier: str, number: int, where: str) -> GateSpec:
     )
 
 
+def _fix_placeholders(text: str, where: str) -> None:
+    for name in _PLACEHOLDER.findall(text):
+        if name not in FIX_PLACEHOLDERS:
+            raise VerifyError(
+                f"{{{name}}} cannot be used in a fix command",
+                where=where,
+                hint="fix commands take {changed} or {changed_py}",
+            )
+
+
 def _option(gate: GateSpec, key: str, value: str, where: str) -> GateSpec:
     if key not in OPTIONS:
         raise VerifyError(
@@ -185,11 +210,15 @@ def _option(gate: GateSpec, key: str, value: str, where: str) -> GateSpec:
     return replace(gate, start=value) if key == "start" else replace(gate, expect=value)
 
 
-def render_verify(step: list[str], task: list[str], intro: str = "") -> str:
+def render_verify(
+    step: list[str], task: list[str], intro: str = "", fix: list[str] | None = None
+) -> str:
     """A VERIFY.md from gate lines (each already in list-item form without the dash)."""
     parts = ["# VERIFY", ""]
     if intro:
         parts += [intro, ""]
+    if fix:
+        parts += ["## fix", "", *[f"- {g}" for g in fix], ""]
     parts += [
         "## step",
         "",

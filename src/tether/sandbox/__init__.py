@@ -35,7 +35,15 @@ class Sandbox(Protocol):
 
     name: str
 
-    async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandResult: ...
+    async def run(
+        self,
+        command: str,
+        cwd: Path,
+        timeout_s: float,
+        *,
+        env: dict[str, str] | None = None,
+        writable: tuple[Path, ...] = (),
+    ) -> CommandResult: ...
 
     def background(
         self, command: str, cwd: Path, log: Path

@@ -43,7 +43,13 @@ def command_env(
     allowed = set(ALLOWED_ENV) | set(pass_env)
     env = {k: v for k, v in os.environ.items() if k in allowed or k.startswith("LC_")}
     env.update(
-        {"HOME": str(home), "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", **(extra or {})}
+        {
+            "HOME": str(home),
+            "TMPDIR": "/tmp",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            **(extra or {}),
+        }
     )
     return env
 
@@ -70,7 +76,9 @@ class PlainSandbox:
         self.isolation = isolation
         self.use_cgroup = use_cgroup
 
-    def argv(self, command: str, cwd: Path, home: Path) -> list[str]:
+    def argv(
+        self, command: str, cwd: Path, home: Path, writable: tuple[Path, ...] = ()
+    ) -> list[str]:
         return ["/bin/sh", "-c", command]
 
     def env(self, home: Path) -> dict[str, str]:
@@ -81,13 +89,23 @@ class PlainSandbox:
         """This sandbox, sharing the host's network (for servers a browser must reach)."""
         return type(self)(replace(self.isolation, allow_network=True), self.use_cgroup)
 
-    async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandResult:
+    async def run(
+        self,
+        command: str,
+        cwd: Path,
+        timeout_s: float,
+        *,
+        env: dict[str, str] | None = None,
+        writable: tuple[Path, ...] = (),
+    ) -> CommandResult:
+        """``env`` is added to the allowlisted environment; ``writable`` are folders
+        outside the tree the command may write (a gate's report folder)."""
         with tempfile.TemporaryDirectory(prefix="tether-home-") as home:
             return await execute(
-                self.argv(command, cwd, Path(home)),
+                self.argv(command, cwd, Path(home), writable),
                 command,
                 cwd,
-                self.env(Path(home)),
+                {**self.env(Path(home)), **(env or {})},
                 timeout_s,
                 self.use_cgroup,
             )
@@ -134,7 +152,9 @@ class BwrapSandbox(PlainSandbox):
             replace(self.isolation, allow_network=True), self.use_cgroup, self.bwrap
         )
 
-    def argv(self, command: str, cwd: Path, home: Path) -> list[str]:
+    def argv(
+        self, command: str, cwd: Path, home: Path, writable: tuple[Path, ...] = ()
+    ) -> list[str]:
         root = cwd.resolve()
         iso = self.isolation
         args = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
@@ -148,6 +168,8 @@ class BwrapSandbox(PlainSandbox):
             if tool_dir.is_dir():
                 args += ["--ro-bind", str(tool_dir), str(tool_dir)]
         args += ["--dir", str(home), "--bind", str(root), str(root)]
+        for folder in writable:
+            args += ["--bind", str(folder), str(folder)]
         for rel in (".git", STATE_DIR, "tether.toml", *iso.read_only):
             target = root / rel
             if target.exists() or target.is_symlink():

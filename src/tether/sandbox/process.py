@@ -16,6 +16,7 @@ from pathlib import Path
 
 MAX_CAPTURE = 256 * 1024
 PIDS_MAX = 512
+GRACE_S = 3.0  # after a timeout's SIGINT, time to print what ran before the SIGKILL
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,12 @@ class PidsCgroup:
         """argv that first moves itself into this cgroup, then execs ``argv``."""
         return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.path), *argv]
 
+    def pids(self) -> list[int]:
+        return [int(p) for p in _read(self.path / "cgroup.procs").split() if p.strip()]
+
     def kill_all(self) -> None:
         for _ in range(50):
-            pids = [int(p) for p in _read(self.path / "cgroup.procs").split() if p.strip()]
+            pids = self.pids()
             if not pids:
                 return
             for pid in pids:
@@ -119,13 +123,15 @@ async def execute(
     )
     out, err = bytearray(), bytearray()
     timed_out = False
+    collect = asyncio.ensure_future(_collect(proc, out, err))
     try:
-        await asyncio.wait_for(_collect(proc, out, err), timeout=timeout_s)
+        await asyncio.wait_for(asyncio.shield(collect), timeout=timeout_s)
     except TimeoutError:
         timed_out = True
-        kill_tree(proc.pid, cgroup)
+        await _stop_gently(proc.pid, cgroup, collect)
         await proc.wait()
     except BaseException:
+        collect.cancel()
         kill_tree(proc.pid, cgroup)
         raise
     finally:
@@ -155,6 +161,46 @@ async def _collect(proc: asyncio.subprocess.Process, out: bytearray, err: bytear
 
     await asyncio.gather(drain(proc.stdout, out), drain(proc.stderr, err))
     await proc.wait()
+
+
+async def _stop_gently(pid: int, cgroup: PidsCgroup | None, collect: asyncio.Future[None]) -> None:
+    """SIGINT first, so a test runner prints what it found so far (pytest's summary on
+    KeyboardInterrupt) while its output is still read; SIGKILL after ``GRACE_S``. The
+    bubblewrap processes are spared: one that dies takes the sandbox down at once."""
+    for target in [pid, *descendants(pid)]:
+        if _comm(target) != "bwrap":
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(target, signal.SIGINT)
+    try:
+        await asyncio.wait_for(asyncio.shield(collect), timeout=GRACE_S)
+    except TimeoutError:
+        kill_tree(pid, cgroup)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(collect, timeout=GRACE_S)
+    if not collect.done():
+        collect.cancel()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc; children in other sessions included)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        stat = _read(entry / "stat")
+        fields = stat.rpartition(")")[2].split()
+        if len(fields) > 1 and fields[1].isdigit():
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        found += (following := [c for p in frontier for c in children.get(p, [])])
+        frontier = following
+    return found
+
+
+def _comm(pid: int) -> str:
+    return _read(Path(f"/proc/{pid}/comm")).strip()
 
 
 def kill_tree(pid: int, cgroup: PidsCgroup | None) -> None:

@@ -155,7 +155,7 @@ class Bench:
             GateSpec("command", "task", 2, command=f"{pytest} networkx", timeout_s=900),
         ]  # fmt: skip
 
-        def runner(record: bool) -> GateRunner:
+        def runner(record: str) -> GateRunner:
             return GateRunner(
                 root=repo,
                 sandbox=sandbox,
@@ -166,7 +166,7 @@ class Bench:
                 record_coverage=record,
             )
 
-        self.plain, self.recording = runner(False), runner(True)
+        self.plain, self.recording = runner("never"), runner("always")
         self.cache_path = work / "full-cache.json"
         try:
             self.cache = json.loads(self.cache_path.read_text())

@@ -5,7 +5,9 @@ the task tier's coverage recording guides later selections."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -170,6 +172,17 @@ def test_the_task_tier_records_which_tests_reach_which_functions(repo: Path) -> 
     # a function the map knows and no test reaches is said so, even though tests ran
     known = step(r, ["pkg/core.py"], {"pkg/core.py": [(10, 10)]})
     assert known.status == "uncovered" and known.uncovered == ("pkg/core.py:unused",)
+    # "auto" records again only when the map is missing or old; "always" every time
+    stored = repo / ".tether" / "cache" / "coverage-map.json"
+    os.utime(stored, (1_000_000, 1_000_000))
+    asyncio.run(runner(repo, verify).run("task", ["pkg/core.py"]))
+    assert stored.stat().st_mtime > 1_000_000  # a stale map is recorded again
+    os.utime(stored, (time.time() - 60, time.time() - 60))
+    before = stored.stat().st_mtime
+    asyncio.run(runner(repo, verify).run("task", ["pkg/core.py"]))
+    assert stored.stat().st_mtime == before
+    asyncio.run(runner(repo, verify, record_coverage="always").run("task", ["pkg/core.py"]))
+    assert stored.stat().st_mtime > before
 
 
 def test_task_timeouts_follow_the_measured_suite(repo: Path) -> None:
@@ -183,3 +196,18 @@ def test_task_timeouts_follow_the_measured_suite(repo: Path) -> None:
     r = runner(repo, f"## task\n- `{PYTEST}`\n")
     assert r.task_timeout_for(spec) == max(120.0, 2 * learned + 60)
     assert runner(repo, "## task\n- `x`\n", task_timeout_s=33.0).task_timeout_for(spec) == 33.0
+
+
+def test_several_failures_all_reach_the_model(repo: Path) -> None:
+    long_diff = "    assert list(range(40)) == list(range(1, 41))\n"
+    bodies = {name: f"    assert {n} == -{n}\n" for n, name in enumerate("abcd", start=1)}
+    bodies["a"] = long_diff
+    tests = "".join(f"def test_{name}():\n{body}\n\n" for name, body in bodies.items())
+    write(repo, {"tests/test_many.py": tests})
+    r = runner(repo, f"## task\n- `{PYTEST} --maxfail=3 tests`\n")
+    (result,) = asyncio.run(r.run("task", []))
+    assert result.status == "fail"
+    # the first failure's long assertion diff does not crowd out the second and third
+    for name, line in (("b", "assert 2 == -2"), ("c", "assert 3 == -3")):
+        assert f"test_{name}" in result.details and line in result.details, result.details
+    assert "test_d" not in result.details

@@ -108,3 +108,16 @@ def test_no_input_crashes_the_parser(lines: list[str]) -> None:
         assert exc.where is not None and exc.where.startswith("VERIFY.md:")
         number = int(exc.where.split(":")[1])
         assert 1 <= number <= max(1, len(text.splitlines()))
+
+
+def test_a_fix_tier_is_parsed_in_order() -> None:
+    gates = parse_verify(
+        "## fix\n- `ruff check --fix-only -q {changed_py}`\n- `ruff format -q {changed_py}`\n"
+        "  - timeout: 5\n## step\n- `pytest -q {affected_tests}`\n"
+    )
+    assert [(g.tier, g.command) for g in gates] == [
+        ("fix", "ruff check --fix-only -q {changed_py}"),
+        ("fix", "ruff format -q {changed_py}"),
+        ("step", "pytest -q {affected_tests}"),
+    ]
+    assert gates[1].timeout_s == 5

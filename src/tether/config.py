@@ -98,9 +98,10 @@ class GatesConfig(_Section):
     # None: twice the suite's longest recent run plus a minute (15 minutes until known)
     task_timeout_s: float | None = Field(default=None, gt=0)
     step_budget_s: float = Field(default=10.0, gt=0)
-    # the task tier records which tests reach which functions (needs coverage.py in the
-    # project's environment); later step selections use it
-    record_coverage: bool = True
+    # the task tier records which tests reach which functions (coverage.py in the
+    # project's environment; about 3x the suite's time on networkx): "auto" when the map
+    # is missing or a day old, "always", or "never"
+    record_coverage: Literal["auto", "always", "never"] = "auto"
     max_attempts: int = Field(default=3, gt=0)
     parallel: int = Field(default=0, ge=0)
 

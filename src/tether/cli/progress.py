@@ -9,6 +9,9 @@ from rich.markup import escape
 
 from tether.cli.console import status_color
 
+# uncovered: the gate ran but no test is known to reach the change (not a failure)
+STATUS_COLORS = {"pass": "green", "skip": "dim", "uncovered": "yellow"}
+
 
 class ProgressPrinter:
     """Subscribe to an EventLog; prints what a supervisor needs to see."""
@@ -87,12 +90,12 @@ class ProgressPrinter:
 
     def _on_gate(self, event: dict[str, Any]) -> None:
         status = str(event.get("status"))
-        color = {"pass": "green", "skip": "dim"}.get(status, "red")
+        color = STATUS_COLORS.get(status, "red")
         self.console.print(
             f"      [{color}]gate {event.get('tier')} {status}[/] {escape(str(event.get('gate')))} "
             f"[dim]{event.get('seconds', 0):.2f}s {escape(str(event.get('summary') or ''))}[/]"
         )
-        if status not in ("pass", "skip"):
+        if status not in ("pass", "skip", "uncovered"):
             # a failing gate's own output, not only what the model is told
             lines = [ln for ln in str(event.get("details") or "").splitlines() if ln.strip()]
             for line in lines[:8]:

@@ -39,9 +39,10 @@ def verify(
     table = Table(title="readiness", title_justify="left")
     for column in ("tier", "gate", "status", "seconds", "summary", "full output"):
         table.add_column(column, justify="right" if column == "seconds" else "left")
-    colors = {"pass": "green", "skip": "dim"}
+    from tether.cli.progress import STATUS_COLORS
+
     for r in results:
-        color = colors.get(r.status, "red")
+        color = STATUS_COLORS.get(r.status, "red")
         where = r.evidence or r.log_path
         shown = os.path.relpath(where, workspace.root) if where else "-"
         table.add_row(
@@ -57,4 +58,9 @@ def verify(
     if failing:
         out().print(f"[bold red]not ready[/]: {len(failing)} of {len(results)} gate(s) failed")
         raise typer.Exit(1)
+    gaps = sorted({u for r in results for u in r.uncovered})
+    if gaps:
+        shown = ", ".join(gaps[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
+        out().print(f"[bold yellow]ready, with gaps[/]: no test covers {escape(shown)}")
+        return
     out().print(f"[bold green]ready[/]: {len(results)} gate(s) passed or had nothing to check")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,15 @@ class CoverageMap:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(path)
         return cls(path, tests, files)
+
+    @staticmethod
+    def age_s(root: Path) -> float | None:
+        """Seconds since the map was last recorded (None: there is none)."""
+        try:
+            mtime = StateLayout(root).cache("coverage-map.json").stat().st_mtime
+        except OSError:
+            return None
+        return max(0.0, time.time() - mtime)
 
     @property
     def empty(self) -> bool:

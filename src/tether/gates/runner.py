@@ -31,6 +31,7 @@ AUTO_TASK_TIMEOUT_S = 900.0  # before the suite's duration is known
 TIMEOUT_HEADROOM = 2.0
 TIMEOUT_MARGIN_S = 60.0
 AFFECTED = "{affected_tests}"
+COVERAGE_MAX_AGE_S = 24 * 3600  # "auto" records again when the map is older
 
 
 @dataclass
@@ -46,7 +47,7 @@ class GateRunner:
     step_budget_s: float = 10.0
     parallel: int = 0
     port: int | None = None
-    record_coverage: bool = True
+    record_coverage: str = "auto"  # auto | always | never
     last_selection: Selection = field(default_factory=Selection)
     _costs: SuiteCosts | None = None
     _note: tuple[int, str] | None = None
@@ -144,7 +145,7 @@ class GateRunner:
         return result
 
     async def _probed(self, spec: GateSpec, ctx: GateContext) -> GateResult:
-        record = self.record_coverage and ctx.tier == "task"
+        record = ctx.tier == "task" and self._records_coverage()
         with probing(self.root, record) as probe:
             result = await run_command_gate(spec, ctx, env=probe.env, writable=(probe.folder,))
             report = probe.report()
@@ -165,6 +166,12 @@ class GateRunner:
             uncovered=tuple(selection.uncovered),
             estimated_s=round(selection.estimated_s, 3),
         )
+
+    def _records_coverage(self) -> bool:
+        if self.record_coverage in ("always", "never"):
+            return self.record_coverage == "always"
+        age = CoverageMap.age_s(self.root)
+        return age is None or age > COVERAGE_MAX_AGE_S
 
     def _nothing_selected(self, spec: GateSpec, ctx: GateContext) -> GateResult:
         """An empty selection passes only when no Python source changed."""

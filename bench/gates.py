@@ -64,21 +64,19 @@ BUGS = [
     # private helper
     (
         "networkx/algorithms/components/connected.py",
-        "            if len(seen) == n:\n                return seen\n    return seen\n\n\n"
-        "@nx._dispatchable\ndef is_connected",
-        "            if len(seen) == n - 1:\n                return seen\n    return seen\n\n\n"
-        "@nx._dispatchable\ndef is_connected",
+        "            if len(seen) == n:\n                return seen\n    return seen\n",
+        "            if len(seen) == n - 1:\n                return seen\n    return seen\n",
     ),
     # private helper
     (
         "networkx/algorithms/shortest_paths/weighted.py",
-        "elif u not in seen or vu_dist < seen[u]:",
-        "elif u not in seen or vu_dist > seen[u]:",
+        "return lambda u, v, d: min(attr.get(weight, 1) for attr in d.values())",
+        "return lambda u, v, d: max(attr.get(weight, 1) for attr in d.values())",
     ),
     (
         "networkx/algorithms/dag.py",
-        "    except nx.NetworkXUnfeasible:\n        return True\n    else:\n        return False",
-        "    except nx.NetworkXUnfeasible:\n        return False\n    else:\n        return False",
+        "return {child for parent, child in nx.bfs_edges(G, source, reverse=True)}",
+        "return {child for parent, child in nx.bfs_edges(G, source)}",
     ),
     # private helper
     (
@@ -175,6 +173,8 @@ class Bench:
 
     async def full(self, runner: GateRunner) -> tuple[float, str, set[str]]:
         (result,) = await runner.run("task", ["networkx/__init__.py"])
+        if result.status == "timeout":
+            raise SystemExit(f"the full suite timed out: {result.summary}")
         return result.seconds, result.summary, failures(result.log_path)
 
     async def bug(self, path: str, search: str, replace: str) -> dict[str, object]:

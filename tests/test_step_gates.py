@@ -195,6 +195,9 @@ def test_task_timeouts_follow_the_measured_suite(repo: Path) -> None:
     assert learned is not None and learned > 0
     r = runner(repo, f"## task\n- `{PYTEST}`\n")
     assert r.task_timeout_for(spec) == max(120.0, 2 * learned + 60)
+    # the step budget shrinks to a share of the measured suite (here: to its floor)
+    assert runner(repo, "## step\n- `x`\n").step_budget() == 10.0
+    assert r.step_budget() == 2.0
     assert runner(repo, "## task\n- `x`\n", task_timeout_s=33.0).task_timeout_for(spec) == 33.0
 
 

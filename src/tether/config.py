@@ -98,6 +98,8 @@ class GatesConfig(_Section):
     # None: twice the suite's longest recent run plus a minute (15 minutes until known)
     task_timeout_s: float | None = Field(default=None, gt=0)
     step_budget_s: float = Field(default=10.0, gt=0)
+    # the step tier's budget is at most this share of the full suite's measured time
+    step_share: float = Field(default=0.05, gt=0, le=1)
     # the task tier records which tests reach which functions (coverage.py in the
     # project's environment; about 3x the suite's time on networkx): "auto" when the map
     # is missing or a day old, "always", or "never"

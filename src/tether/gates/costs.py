@@ -24,6 +24,7 @@ from tether.layout import StateLayout
 DEFAULT_TEST_S = 0.02
 DEFAULT_COLLECT_BASE_S = 0.5
 DEFAULT_COLLECT_FILE_S = 0.02
+DEFAULT_STARTUP_S = 0.3
 KEEP_RUNS = 20
 SMOOTHING = 0.5  # weight of a new observation of one test
 
@@ -34,6 +35,7 @@ class SuiteCosts:
     tests: dict[str, float] = field(default_factory=dict)
     collect: list[tuple[int, float]] = field(default_factory=list)
     commands: dict[str, list[float]] = field(default_factory=dict)
+    startup_s: float = DEFAULT_STARTUP_S  # spawn to pytest's configure (interpreter, imports)
     _median: float | None = None
     _by_file: dict[str, list[float]] | None = None
 
@@ -57,7 +59,10 @@ class SuiteCosts:
             for k, v in (data.get("commands") or {}).items()
             if isinstance(v, list)
         }
-        return cls(path, tests, collect[-KEEP_RUNS:], commands)
+        startup = data.get("startup_s")
+        startup_s = float(startup) if isinstance(startup, (int, float)) else DEFAULT_STARTUP_S
+        startup_s = startup_s if startup_s >= 0 else DEFAULT_STARTUP_S
+        return cls(path, tests, collect[-KEEP_RUNS:], commands, startup_s)
 
     # --- learning ----------------------------------------------------------------------
 
@@ -82,6 +87,9 @@ class SuiteCosts:
             self.collect = [*self.collect, (report.files, report.collect_s)][-KEEP_RUNS:]
         if not timed_out:
             self.commands[command] = [*self.commands.get(command, []), seconds][-5:]
+        if report.session_s and seconds > report.session_s:
+            spent = seconds - report.session_s
+            self.startup_s = (1 - SMOOTHING) * self.startup_s + SMOOTHING * spent
         self._median, self._by_file = None, None
 
     def save(self) -> None:
@@ -89,6 +97,7 @@ class SuiteCosts:
             "tests": {k: round(v, 5) for k, v in sorted(self.tests.items())},
             "collect": [[n, round(s, 4)] for n, s in self.collect],
             "commands": {k: [round(x, 3) for x in v] for k, v in self.commands.items()},
+            "startup_s": round(self.startup_s, 4),
         }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,12 +143,18 @@ class SuiteCosts:
         return self.tests.get(function_key(nodeid), self.median_test_s)
 
     def run_overhead_s(self, files: int) -> float:
+        """Start-up, then collection of ``files`` test files."""
         base, per_file = self.collection()
-        return base + per_file * files
+        return self.startup_s + base + per_file * files
 
     def longest_s(self, command: str) -> float | None:
         seen = self.commands.get(command)
         return max(seen) if seen else None
+
+    def shortest_s(self, command: str) -> float | None:
+        """The quickest recent run (one that recorded coverage is slower)."""
+        seen = self.commands.get(command)
+        return min(seen) if seen else None
 
 
 def _num(value: object) -> bool:

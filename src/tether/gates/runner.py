@@ -31,7 +31,8 @@ AUTO_TASK_TIMEOUT_S = 900.0  # before the suite's duration is known
 TIMEOUT_HEADROOM = 2.0
 TIMEOUT_MARGIN_S = 60.0
 AFFECTED = "{affected_tests}"
-COVERAGE_MAX_AGE_S = 24 * 3600  # "auto" records again when the map is older
+COVERAGE_MAX_AGE_S = 24 * 3600
+MIN_STEP_BUDGET_S = 2.0  # "auto" records again when the map is older
 
 
 @dataclass
@@ -45,6 +46,7 @@ class GateRunner:
     step_timeout_s: float = 30.0
     task_timeout_s: float | None = None  # None: from the suite's measured duration
     step_budget_s: float = 10.0
+    step_share: float = 0.05  # of the full suite's measured time, when that is lower
     parallel: int = 0
     port: int | None = None
     record_coverage: str = "auto"  # auto | always | never
@@ -115,6 +117,19 @@ class GateRunner:
             return AUTO_TASK_TIMEOUT_S
         return max(TIMEOUT_MARGIN_S * 2, TIMEOUT_HEADROOM * longest + TIMEOUT_MARGIN_S)
 
+    def step_budget(self) -> float:
+        """``step_budget_s``, or ``step_share`` of the task tier's measured pytest run (its
+        quickest recent one) when that is less (never under ``MIN_STEP_BUDGET_S``)."""
+        suite = [
+            self.costs.shortest_s(spec.command)
+            for spec in self.tier("task")
+            if is_pytest(spec.command)
+        ]
+        known = [s for s in suite if s]
+        if not known:
+            return self.step_budget_s
+        return min(self.step_budget_s, max(MIN_STEP_BUDGET_S, self.step_share * max(known)))
+
     def _select(
         self, tier: str, changed: list[str], ranges: dict[str, list[tuple[int, int]]] | None
     ) -> Selection:
@@ -122,7 +137,7 @@ class GateRunner:
             self.root,
             repo_files(self.root),
             changed,
-            budget_s=self.step_budget_s if tier == "step" else 1e9,
+            budget_s=self.step_budget() if tier == "step" else 1e9,
             costs=self.costs,
             coverage=CoverageMap.load(self.root),
             line_ranges=ranges,

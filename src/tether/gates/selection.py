@@ -178,9 +178,13 @@ def _fit(
     files_in: set[str] = set()
     sample = TIERS.index("sample")
 
+    by_cost = (TIERS.index("covered"), sample)
+
     def order(item: tuple[str, tuple[int, int]]) -> tuple[int, float, int, str]:
+        """Rank first; tests known to reach the change (and the sample) cheapest first,
+        so the budget holds more of them and ``--maxfail`` stops sooner."""
         path, (tier, near) = item
-        cheap = _cost(root, path, costs) if tier == sample else 0.0
+        cheap = _cost(root, path, costs) if tier in by_cost else 0.0
         return tier, cheap, near, path
 
     for item, (tier, _) in sorted(ranked.items(), key=order):
@@ -199,8 +203,8 @@ def _fit(
         selection.files.append(item)
         selection.reasons[item] = TIERS[tier]
         selection.estimated_s += cost
-    if selection.files:
-        selection.estimated_s += costs.run_overhead_s(0)
+    if not selection.files:
+        selection.estimated_s = 0.0
     _fold(selection, taken_files)
     return selection
 

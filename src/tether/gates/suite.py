@@ -61,6 +61,7 @@ class GateSuite:
             step_timeout_s=gates.step_timeout_s,
             task_timeout_s=gates.task_timeout_s,
             step_budget_s=gates.step_budget_s,
+            step_share=gates.step_share,
             parallel=gates.parallel,
             port=port,
             record_coverage=gates.record_coverage,

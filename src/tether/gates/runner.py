@@ -208,9 +208,10 @@ class GateRunner:
     def _learn(self, spec: GateSpec, result: GateResult, report: ProbeReport) -> None:
         if not report.seen:
             return
-        costs = self.costs
+        costs = SuiteCosts.load(self.root)  # what other runs learned meanwhile is kept
         costs.learn(report, spec.command, result.seconds, result.status == "timeout")
         costs.save()
+        self._costs = costs
         if report.coverage is not None and report.tests:
             coverage = CoverageMap.load(self.root)
             coverage.merge(self.root, report.coverage, list(report.tests))

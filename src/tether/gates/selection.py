@@ -177,8 +177,8 @@ def _fit(
     taken_files: set[str] = set()
     files_in: set[str] = set()
     sample = TIERS.index("sample")
-
     by_cost = (TIERS.index("covered"), sample)
+    selection.estimated_s = costs.run_overhead_s(0)  # start-up counts against the budget
 
     def order(item: tuple[str, tuple[int, int]]) -> tuple[int, float, int, str]:
         """Rank first; tests known to reach the change (and the sample) cheapest first,

@@ -199,6 +199,12 @@ def test_task_timeouts_follow_the_measured_suite(repo: Path) -> None:
     assert runner(repo, "## step\n- `x`\n").step_budget() == 10.0
     assert r.step_budget() == 2.0
     assert runner(repo, "## task\n- `x`\n", task_timeout_s=33.0).task_timeout_for(spec) == 33.0
+    # a gate that is not pytest learns its duration too (make test, npm test ...)
+    other = runner(repo, "## task\n- `sleep 0.2`\n")
+    asyncio.run(other.run("task", []))
+    seen = SuiteCosts.load(repo).longest_s("sleep 0.2")
+    assert seen is not None and seen >= 0.2
+    assert other.task_timeout_for(other.specs[0]) == max(120.0, 2 * seen + 60)
 
 
 def test_several_failures_all_reach_the_model(repo: Path) -> None:

@@ -154,6 +154,8 @@ class GateRunner:
             result = await self._probed(spec, ctx)
         else:
             result = await run_command_gate(spec, ctx)
+            if result.status not in ("skip", "timeout"):
+                self._note_duration(spec, result)
         if self._note is not None and self._note[0] == spec.line:
             result = replace(result, summary=f"{result.summary} · {self._note[1]}")
         self.log.emit("gate", kind=spec.kind, **result.event())
@@ -204,6 +206,12 @@ class GateRunner:
             f"no test covers {_listing(uncovered)}",
             uncovered=tuple(uncovered),
         )
+
+    def _note_duration(self, spec: GateSpec, result: GateResult) -> None:
+        costs = SuiteCosts.load(self.root)
+        costs.note_duration(spec.command, result.seconds)
+        costs.save()
+        self._costs = costs
 
     def _learn(self, spec: GateSpec, result: GateResult, report: ProbeReport) -> None:
         if not report.seen:

@@ -30,7 +30,9 @@ def model_env(
 def events(repo: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for path in sorted((repo / ".tether" / "sessions").glob("*/events.jsonl")):
-        out += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        text = path.read_text()
+        complete = text[: text.rfind("\n") + 1]  # a line being written is not read yet
+        out += [json.loads(line) for line in complete.splitlines() if line.strip()]
     return out
 
 

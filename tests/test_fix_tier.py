@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import git, run_tether
+from tests.conftest import run_tether
 from tests.helpers import events, git_out, model_env, tool
 from tests.test_step_gates import PKG, write
 from tether.testing.server import ScriptedServer
@@ -97,4 +97,22 @@ def test_a_change_no_test_covers_is_told_to_the_model_and_the_task_tier(
     # the task tier's run taught the map who reaches _helper, for the next step
     assert (repo / ".tether" / "cache" / "coverage-map.json").is_file()
     assert git_out(repo, "log", "-1", "--format=%s").startswith("tether:")
-    git(repo, "status", "--short")
+
+
+def test_verify_runs_the_fixers_on_request_and_reports_gaps(repo: Path) -> None:
+    verify = (
+        "## fix\n- `ruff format --no-cache -q {changed_py}`\n"
+        f"## step\n- `{PYTEST} {{affected_tests}}`\n"
+    )
+    write(repo, {**PKG, "VERIFY.md": verify})
+    (repo / "pkg" / "core.py").write_text(PKG["pkg/core.py"].replace("x * 2", "x*2"))
+    gaps = run_tether("verify", "--tier", "step", cwd=repo)
+    assert gaps.returncode == 0, gaps.stdout + gaps.stderr
+    assert "uncovered" in gaps.stdout and "ready, with gaps" in gaps.stdout
+    assert "pkg/core.py:_helper" in gaps.stdout
+    assert "x*2" in (repo / "pkg" / "core.py").read_text()  # step and task never fix
+    fixed = run_tether("verify", "--tier", "fix", cwd=repo)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "x * 2" in (repo / "pkg" / "core.py").read_text()
+    wrong = run_tether("verify", "--tier", "lint", cwd=repo)
+    assert wrong.returncode == 2 and "step, task, all or fix" in wrong.stderr

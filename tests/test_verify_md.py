@@ -52,7 +52,7 @@ def test_parse_good_file() -> None:
     [
         ("- `pytest`\n", 1, "outside a '## fix', '## step' or '## task' section"),
         ("## fix\n- review\n", 2, "must be a `command`"),
-        ("## fix\n- `ruff format {affected_tests}`\n", 2, "cannot be used in a fix"),
+        ("## fix\n- `ruff format {affected_tests}`\n", 2, "a fix command cannot use"),
         ("## step\n- run tests\n", 2, "unrecognised gate"),
         ("## step\n- ``\n", 2, "empty"),
         ("## task\n- browser localhost:3000\n", 2, "http(s) URL"),

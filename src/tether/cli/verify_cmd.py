@@ -8,7 +8,12 @@ from tether.cli.console import note, out
 
 
 def verify(
-    tier: str = typer.Option("all", "--tier", help="step, task or all."),
+    tier: str = typer.Option(
+        "all",
+        "--tier",
+        help="step, task, all (step and task), or fix (run the ## fix commands on the "
+        "changed files: they edit them).",
+    ),
     changed_since: str = typer.Option(
         "HEAD", "--changed-since", metavar="REV", help="Check the changes since this commit."
     ),
@@ -25,8 +30,8 @@ def verify(
     from tether.workflow.readiness import verify_now
     from tether.workspace import Workspace
 
-    if tier not in ("step", "task", "all"):
-        raise UsageError(f"unknown tier {tier!r}", hint="use step, task or all")
+    if tier not in ("fix", "step", "task", "all"):
+        raise UsageError(f"unknown tier {tier!r}", hint="use step, task, all or fix")
     workspace = Workspace.open(need_repo=True)
     config = workspace.config.config
     if GateSuite.load(workspace.root, config).needs_review:

@@ -85,16 +85,12 @@ class SuiteCosts:
                 self.tests[key] = (1 - SMOOTHING) * old + SMOOTHING * spent
         if report.collect_s is not None and report.files:
             self.collect = [*self.collect, (report.files, report.collect_s)][-KEEP_RUNS:]
-        if not timed_out:
-            self.note_duration(command, seconds)
+        if not timed_out:  # any command: its duration sets the task tier's timeout
+            self.commands[command] = [*self.commands.get(command, []), seconds][-5:]
         if report.session_s and seconds > report.session_s:
             spent = seconds - report.session_s
             self.startup_s = (1 - SMOOTHING) * self.startup_s + SMOOTHING * spent
         self._median, self._by_file = None, None
-
-    def note_duration(self, command: str, seconds: float) -> None:
-        """A gate command's wall time (any command: it sets the task tier's timeout)."""
-        self.commands[command] = [*self.commands.get(command, []), seconds][-5:]
 
     def save(self) -> None:
         data = {

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tether.gates.pysource import Span, function_spans, innermost
+from tether.gates.pysource import Span, function_spans, owners
 from tether.gates.pytest_probe import function_key
 from tether.layout import StateLayout
 
@@ -45,17 +44,13 @@ class CoverageMap:
         return cls(path, tests, files)
 
     @staticmethod
-    def age_s(root: Path) -> float | None:
-        """Seconds since the map was last recorded (None: there is none)."""
+    def stamp(root: Path) -> tuple[int, int]:
+        """(mtime in ns, size) of the stored map; (0, 0) when there is none."""
         try:
-            mtime = StateLayout(root).cache("coverage-map.json").stat().st_mtime
+            stat = StateLayout(root).cache("coverage-map.json").stat()
         except OSError:
-            return None
-        return max(0.0, time.time() - mtime)
-
-    @property
-    def empty(self) -> bool:
-        return not self.files
+            return (0, 0)
+        return (stat.st_mtime_ns, stat.st_size)
 
     def knows(self, path: str, function: str) -> bool:
         return function in self.files.get(path, {})
@@ -75,8 +70,10 @@ class CoverageMap:
             if spans is None:
                 continue
             recorded[rel] = [name for name, _, _ in spans]
+            table = owners(spans)
             for line, ids in by_line.items():
-                for function in _holders(spans, int(line)):
+                function = table.get(int(line))
+                if function:
                     for i in ids:
                         reached.setdefault(function_key(names[i]), set()).add((rel, function))
         self._rebuild(reached, recorded)
@@ -118,7 +115,3 @@ def _spans(path: Path) -> list[Span] | None:
         return function_spans(path.read_bytes())
     except OSError:
         return None
-
-
-def _holders(spans: list[Span], line: int) -> list[str]:
-    return [name for name in innermost(spans, line, line) if name]

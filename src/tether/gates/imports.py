@@ -44,7 +44,8 @@ class ImportIndex:
                 names = _imports_of(root / rel, module, rel.endswith("__init__.py"))
             index.imports[rel] = names
             fresh[rel] = {"key": key, "imports": sorted(names)}
-        _save(cache_path, fresh)
+        if fresh != cache:  # an unchanged tree writes nothing (this runs every step)
+            _save(cache_path, fresh)
         return index
 
     def importers(self, module: str) -> list[str]:

@@ -31,15 +31,11 @@ class ProbeReport:
     files: int = 0
     session_s: float = 0.0
     coverage: dict[str, Any] | None = None
-    coverage_s: float = 0.0
     errors: list[str] = field(default_factory=list)
 
     @property
     def seen(self) -> bool:
         return bool(self.tests) or self.collect_s is not None
-
-    def failed(self) -> list[str]:
-        return sorted(n for n, (_, outcome) in self.tests.items() if outcome in ("failed", "error"))
 
     def merge(self, data: dict[str, Any]) -> None:
         for nodeid, entry in (data.get("tests") or {}).items():
@@ -50,7 +46,6 @@ class ProbeReport:
             self.collect_s = max(self.collect_s or 0.0, float(collect))
             self.files = max(self.files, int(data.get("files") or 0))
         self.session_s = max(self.session_s, float(data.get("session_s") or 0.0))
-        self.coverage_s += float(data.get("coverage_s") or 0.0)
         self.errors += [str(e) for e in data.get("errors") or []]
         coverage = data.get("coverage")
         if isinstance(coverage, dict):

@@ -39,6 +39,15 @@ def innermost(spans: list[Span], first: int, last: int) -> list[str]:
     return found
 
 
+def owners(spans: list[Span]) -> dict[int, str]:
+    """Line → the innermost function holding it, for every line some function spans."""
+    table: dict[int, str] = {}
+    for name, first, last in sorted(spans, key=lambda s: s[1]):  # inner ones start later
+        for line in range(first, last + 1):
+            table[line] = name
+    return table
+
+
 def changed_functions(source: bytes, ranges: list[tuple[int, int]]) -> list[str]:
     """The functions a diff's new-side line ranges fall in ('' for module level)."""
     spans = function_spans(source)

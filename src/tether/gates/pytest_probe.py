@@ -94,9 +94,7 @@ def pytest_unconfigure(config: Any) -> None:
         "files": _state["files"],
         "tests": _state["tests"],
     }
-    started = time.perf_counter()
     report["coverage"] = _coverage_lines()
-    report["coverage_s"] = time.perf_counter() - started
     report["errors"] = _state["errors"]
     path = os.path.join(out, f"{os.getpid()}.json")
     try:

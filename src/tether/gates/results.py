@@ -30,10 +30,7 @@ class GateVerdict:
 
     @property
     def uncovered(self) -> list[str]:
-        found: list[str] = []
-        for result in self.results:
-            found += [u for u in result.uncovered if u not in found]
-        return found
+        return uncovered_in(self.results)
 
 
 @dataclass(frozen=True)
@@ -149,16 +146,6 @@ def _failure_blocks(lines: list[str]) -> list[str]:
     return blocks + current
 
 
-def pytest_counts(text: str) -> tuple[int, float] | None:
-    """(tests run, seconds) from a pytest summary line, for learning test speed."""
-    for line in reversed(text.splitlines()):
-        match = PYTEST_SUMMARY.search(line)
-        if match:
-            counts = re.findall(r"(\d+) (passed|failed|errors?)", match.group(1))
-            return sum(int(n) for n, _ in counts), float(match.group(2))
-    return None
-
-
 def feedback(results: list[GateResult], tier: str) -> str:
     """What the executor reads when gates fail, or when a step's change has no test."""
     failing = [r for r in results if not r.ok]
@@ -174,10 +161,13 @@ def feedback(results: list[GateResult], tier: str) -> str:
     return "\n".join(blocks)
 
 
+def uncovered_in(results: list[GateResult]) -> list[str]:
+    """What the results say no test covers, each once, in order."""
+    return list(dict.fromkeys(u for result in results for u in result.uncovered))
+
+
 def _uncovered_note(results: list[GateResult], tier: str) -> str:
-    missing: list[str] = []
-    for result in results:
-        missing += [u for u in result.uncovered if u not in missing]
+    missing = uncovered_in(results)
     if not missing:
         return ""
     later = "the task gates check it when you call done" if tier == "step" else "it is unverified"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,7 +53,7 @@ class GateRunner:
     record_coverage: str = "auto"  # auto | always | never
     last_selection: Selection = field(default_factory=Selection)
     _costs: SuiteCosts | None = None
-    _note: tuple[int, str] | None = None
+    _coverage: tuple[tuple[int, int], CoverageMap] | None = None
 
     def tier(self, tier: str) -> list[GateSpec]:
         return [spec for spec in self.specs if spec.tier == tier]
@@ -94,14 +95,14 @@ class GateRunner:
         if any(AFFECTED in spec.command for spec in specs):
             self.last_selection = self._select(tier, changed, line_ranges)
             ctx.affected = self.last_selection.files
-        self._note = (specs[0].line, note) if note else None
+        notes = {specs[0].line: note} if note else {}
         if tier == "fix":
-            return [await self._one(spec, ctx) for spec in specs]
+            return [await self._one(spec, ctx, notes.get(spec.line, "")) for spec in specs]
         limit = asyncio.Semaphore(self.parallel or os.cpu_count() or 2)
 
         async def bounded(spec: GateSpec) -> GateResult:
             async with limit:
-                return await self._one(spec, ctx)
+                return await self._one(spec, ctx, notes.get(spec.line, ""))
 
         return list(await asyncio.gather(*(bounded(spec) for spec in specs)))
 
@@ -139,11 +140,11 @@ class GateRunner:
             changed,
             budget_s=self.step_budget() if tier == "step" else 1e9,
             costs=self.costs,
-            coverage=CoverageMap.load(self.root),
+            coverage=self._coverage_map(),
             line_ranges=ranges,
         )
 
-    async def _one(self, spec: GateSpec, ctx: GateContext) -> GateResult:
+    async def _one(self, spec: GateSpec, ctx: GateContext, note: str) -> GateResult:
         if spec.kind == "review":
             result = await run_review_gate(spec, ctx)
         elif spec.kind == "browser":
@@ -154,10 +155,9 @@ class GateRunner:
             result = await self._probed(spec, ctx)
         else:
             result = await run_command_gate(spec, ctx)
-            if result.status not in ("skip", "timeout"):
-                self._note_duration(spec, result)
-        if self._note is not None and self._note[0] == spec.line:
-            result = replace(result, summary=f"{result.summary} · {self._note[1]}")
+            self._learn(spec, result, ProbeReport())
+        if note:
+            result = replace(result, summary=f"{result.summary} · {note}")
         self.log.emit("gate", kind=spec.kind, **result.event())
         return result
 
@@ -187,8 +187,8 @@ class GateRunner:
     def _records_coverage(self) -> bool:
         if self.record_coverage in ("always", "never"):
             return self.record_coverage == "always"
-        age = CoverageMap.age_s(self.root)
-        return age is None or age > COVERAGE_MAX_AGE_S
+        stamp = CoverageMap.stamp(self.root)
+        return stamp == (0, 0) or time.time() - stamp[0] / 1e9 > COVERAGE_MAX_AGE_S
 
     def _nothing_selected(self, spec: GateSpec, ctx: GateContext) -> GateResult:
         """An empty selection passes only when no Python source changed."""
@@ -207,23 +207,27 @@ class GateRunner:
             uncovered=tuple(uncovered),
         )
 
-    def _note_duration(self, spec: GateSpec, result: GateResult) -> None:
-        costs = SuiteCosts.load(self.root)
-        costs.note_duration(spec.command, result.seconds)
-        costs.save()
-        self._costs = costs
-
     def _learn(self, spec: GateSpec, result: GateResult, report: ProbeReport) -> None:
-        if not report.seen:
+        """What a command gate's run teaches: its duration (the task timeout follows it),
+        and from the probe the tests' costs and the coverage map."""
+        if result.status == "skip":
             return
         costs = SuiteCosts.load(self.root)  # what other runs learned meanwhile is kept
         costs.learn(report, spec.command, result.seconds, result.status == "timeout")
         costs.save()
         self._costs = costs
         if report.coverage is not None and report.tests:
-            coverage = CoverageMap.load(self.root)
+            coverage = self._coverage_map()
             coverage.merge(self.root, report.coverage, list(report.tests))
             coverage.save()
+            self._coverage = None
+
+    def _coverage_map(self) -> CoverageMap:
+        """The stored map, parsed again only when the file changed (1.5 MB on networkx)."""
+        stamp = CoverageMap.stamp(self.root)
+        if self._coverage is None or self._coverage[0] != stamp:
+            self._coverage = (stamp, CoverageMap.load(self.root))
+        return self._coverage[1]
 
 
 def _listing(items: list[str], shown: int = 3) -> str:

@@ -48,7 +48,6 @@ class Selection:
     estimated_s: float = 0.0
     dropped: int = 0
     uncovered: list[str] = field(default_factory=list)  # "path:function"
-    widened: list[str] = field(default_factory=list)  # sources that needed wide tiers
     sources: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -108,19 +107,18 @@ def select_tests(
     for source in widened:
         _wide(index, source, tests, found)
     selection = _fit(root, found.ranked, budget_s, costs)
-    selection.widened, selection.sources = widened, sources
+    selection.sources = sources
     selection.uncovered = _uncovered(root, functions, selection, found, coverage)
     return selection
 
 
 def _changed(root: Path, source: str, ranges: list[tuple[int, int]] | None) -> list[str]:
-    try:
-        text = (root / source).read_bytes()
-    except OSError:
-        return [""]
     if ranges is None:
         return [""]
-    return changed_functions(text, ranges)
+    try:
+        return changed_functions((root / source).read_bytes(), ranges)
+    except OSError:
+        return [""]
 
 
 def _narrow(
@@ -174,6 +172,13 @@ def _fit(
     """Items in rank order while the estimate fits the budget (``sample`` cheapest
     first); node ids whose file is taken whole are folded into it."""
     selection = Selection()
+    known: dict[str, float] = {}
+
+    def cost_of(item: str) -> float:
+        if item not in known:
+            known[item] = _cost(root, item, costs)
+        return known[item]
+
     taken_files: set[str] = set()
     files_in: set[str] = set()
     sample = TIERS.index("sample")
@@ -184,14 +189,14 @@ def _fit(
         """Rank first; tests known to reach the change (and the sample) cheapest first,
         so the budget holds more of them and ``--maxfail`` stops sooner."""
         path, (tier, near) = item
-        cheap = _cost(root, path, costs) if tier in by_cost else 0.0
+        cheap = cost_of(path) if tier in by_cost else 0.0
         return tier, cheap, near, path
 
     for item, (tier, _) in sorted(ranked.items(), key=order):
         test = item.split("::", 1)[0]
         if test in taken_files:
             continue
-        cost = _cost(root, item, costs)
+        cost = cost_of(item)
         if test not in files_in:
             cost += costs.run_overhead_s(1) - costs.run_overhead_s(0)
         if TIERS[tier] not in ALWAYS and selection.estimated_s + cost > budget_s:

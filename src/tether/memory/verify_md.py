@@ -114,14 +114,15 @@ PLACEHOLDERS = ("changed", "changed_py", "affected_tests", "port")
 _PLACEHOLDER = re.compile(r"(?<![$\\{])\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def check_placeholders(text: str, where: str) -> None:
+def check_placeholders(text: str, where: str, allowed: tuple[str, ...] = PLACEHOLDERS) -> None:
     """Every ``{name}`` in a gate is one tether fills in (``${VAR}`` is the shell's)."""
     for name in _PLACEHOLDER.findall(text):
-        if name not in PLACEHOLDERS:
+        if name not in allowed:
+            what = "unknown placeholder" if name not in PLACEHOLDERS else "a fix command cannot use"
             raise VerifyError(
-                f"unknown placeholder {{{name}}}",
+                f"{what} {{{name}}}",
                 where=where,
-                hint=f"the placeholders are {', '.join('{' + p + '}' for p in PLACEHOLDERS)}",
+                hint=f"the placeholders here are {', '.join('{' + p + '}' for p in allowed)}",
             )
 
 
@@ -139,9 +140,8 @@ def _gate(body: str, tier: str, number: int, where: str) -> GateSpec:
     if command:
         if not command.group(1).strip():
             raise VerifyError("the command in backticks is empty", where=where)
-        check_placeholders(command.group(1), where)
-        if tier == "fix":
-            _fix_placeholders(command.group(1), where)
+        allowed = FIX_PLACEHOLDERS if tier == "fix" else PLACEHOLDERS
+        check_placeholders(command.group(1), where, allowed)
         return GateSpec(
             "command",
             tier,
@@ -172,16 +172,6 @@ def _gate(body: str, tier: str, number: int, where: str) -> GateSpec:
         where=where,
         hint="a gate is a `command` in backticks, `review`, or `browser URL`",
     )
-
-
-def _fix_placeholders(text: str, where: str) -> None:
-    for name in _PLACEHOLDER.findall(text):
-        if name not in FIX_PLACEHOLDERS:
-            raise VerifyError(
-                f"{{{name}}} cannot be used in a fix command",
-                where=where,
-                hint="fix commands take {changed} or {changed_py}",
-            )
 
 
 def _option(gate: GateSpec, key: str, value: str, where: str) -> GateSpec:

@@ -9,8 +9,8 @@ import pytest
 
 from tether.guard.contract import Contract
 from tether.guard.diffcheck import DiffContract
-from tether.guard.globs import matches
 from tether.guard.policy import ActionPolicy, simple_commands
+from tether.rules.globs import matches
 from tether.vcs.diff import FileChange
 
 

@@ -21,9 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from tether.agent.prompt import WORKED_EXAMPLE
-from tether.guard.globs import is_glob
 from tether.guard.policy import ActionPolicy
 from tether.models.types import ModelRequest
+from tether.rules.globs import is_glob
 from tether.vcs.files import repo_files
 
 EARLY_STEPS = 6

@@ -13,8 +13,8 @@ import posixpath
 from dataclasses import replace
 
 from tether.guard.contract import Contract, Violation
-from tether.guard.globs import matches_any
 from tether.guard.policy import RESERVED, ActionPolicy
+from tether.rules.globs import matches_any
 from tether.vcs.diff import FileChange
 
 

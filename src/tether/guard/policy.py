@@ -17,8 +17,8 @@ import shlex
 from pathlib import Path
 
 from tether.guard.contract import Contract, Violation
-from tether.guard.globs import matches_any
 from tether.layout import STATE_DIR
+from tether.rules.globs import matches_any
 
 RESERVED = {".git": "git_dir", STATE_DIR: "state_dir"}
 CONFIG_FILE = "tether.toml"

@@ -10,9 +10,9 @@ from typing import Any
 
 from tether.errors import TetherError
 from tether.guard.contract import Contract
-from tether.guard.globs import is_glob, matches_any
 from tether.guard.policy import ActionPolicy
 from tether.models.types import Message, Model, ModelRequest, ToolCall, ToolSpec
+from tether.rules.globs import is_glob, matches_any
 
 MAX_ASKS = 3
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import regex
 
 from tether.fsutil import UnsafePath, read_regular, safe_unlink, safe_write
-from tether.guard.globs import matches
+from tether.rules.globs import matches
 from tether.tools.edit import EditError, apply_edit
 from tether.vcs.files import repo_files
 

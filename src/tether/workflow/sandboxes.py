@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tether.config import TetherConfig
 from tether.guard.contract import Contract
-from tether.guard.globs import is_glob, matches_any
+from tether.rules.globs import is_glob, matches_any
 from tether.sandbox import Isolation, Sandbox, make_sandbox
 from tether.vcs.files import repo_files
 

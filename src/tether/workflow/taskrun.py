@@ -22,11 +22,11 @@ from tether.gates.tiers import GateTiers
 from tether.guard.contract import Contract
 from tether.guard.diffcheck import DiffContract
 from tether.guard.gitstate import GitStateCopy, git_dir_of
-from tether.guard.globs import matches_any
 from tether.guard.ledger import LedgerCopy
 from tether.guard.policy import ActionPolicy
 from tether.guard.stepguard import TaskStepGuard
 from tether.models.types import Model
+from tether.rules.globs import matches_any
 from tether.sandbox import Sandbox
 from tether.telemetry import EventLog
 from tether.tools.specs import EXECUTOR_TOOLS

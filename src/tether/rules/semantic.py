@@ -1,0 +1,144 @@
+"""The semantic rules on one step's changed files: ``keep: types``, ``keep: signatures``,
+``keep: deps``, ``keep: tests``. Each gets the file's bytes before and after the step
+(read once, parsed once for both Python checks) and says what broke, naming the rule
+and the symbol. The guard rolls the step back on any breach."""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tether.rules.deps import dependency_changes, is_manifest
+from tether.rules.globs import is_glob, matches_any
+from tether.rules.paths import TEST_FOLDERS, is_test_path
+from tether.rules.pytypes import type_changes
+from tether.rules.rule import Rule
+from tether.rules.signatures import public_signatures, signature_changes
+
+PYTHON = (".py", ".pyi")
+STUBS = (".pyi", ".d.ts")
+
+
+@dataclass(frozen=True)
+class FileStep:
+    """One file as a step changed it: ``status`` A, M, D or T; bytes None when absent."""
+
+    path: str
+    status: str
+    old: bytes | None = None
+    new: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Breach:
+    rule: str  # the rule's exact form
+    detail: str
+
+
+def keeps(rules: Sequence[Rule]) -> list[Rule]:
+    return [r for r in rules if r.kind == "keep"]
+
+
+def applies(rule: Rule, path: str) -> bool:
+    """Whether the keep ``rule`` looks at ``path`` at all."""
+    if rule.paths and not matches_any(list(rule.paths), path):
+        return False
+    if rule.what in ("types", "signatures"):
+        return path.endswith(PYTHON) or (rule.what == "types" and path.endswith(STUBS))
+    if rule.what == "deps":
+        return is_manifest(path)
+    return is_test_path(path)
+
+
+def needs_bytes(rules: Sequence[Rule], path: str) -> bool:
+    """Whether a check must read the file's contents (``keep: tests`` needs none)."""
+    return any(applies(r, path) and r.what != "tests" for r in keeps(rules))
+
+
+def check(rules: Sequence[Rule], steps: Sequence[FileStep], scope: Sequence[str]) -> list[Breach]:
+    """Every breach of the keep rules among ``rules`` in this step's changes. ``scope``:
+    the task's scope globs (a test file a scope glob names may change)."""
+    found: list[Breach] = []
+    for step in steps:
+        wanted = [r for r in keeps(rules) if applies(r, step.path)]
+        if not wanted:
+            continue
+        trees = _parsed(step) if any(r.what in ("types", "signatures") for r in wanted) else None
+        for rule in wanted:
+            found += [Breach(rule.exact(), d) for d in _details(rule, step, trees, scope)]
+    return found
+
+
+def _details(
+    rule: Rule,
+    step: FileStep,
+    trees: tuple[ast.Module, ast.Module] | None,
+    scope: Sequence[str],
+) -> list[str]:
+    if rule.what == "tests":
+        return _test_change(step, scope)
+    if rule.what == "deps":
+        return dependency_changes(step.path, step.old, step.new)
+    if step.path.endswith(".d.ts"):
+        return [] if step.old == step.new else [f"the type declarations {step.path} changed"]
+    if step.old is None or step.new is None:
+        return _whole_file(rule, step)
+    if trees is None:
+        return []  # one side does not parse: the gates will say so
+    old, new = trees
+    if rule.what == "types":
+        stub = step.path.endswith(".pyi")
+        return [c.describe(step.path) for c in type_changes(old, new, stub)]
+    old_text, new_text = _text(step.old), _text(step.new)
+    return [
+        c.describe(step.path) for c in signature_changes(old_text, new_text, step.path, old, new)
+    ]
+
+
+def _whole_file(rule: Rule, step: FileStep) -> list[str]:
+    """A Python file added or deleted: new code keeps every rule; a deleted module with
+    public definitions breaks signatures; a deleted or new stub changes types."""
+    if step.path.endswith(".pyi"):
+        return [f"the stub {step.path} was {'added' if step.old is None else 'deleted'}"]
+    if step.new is None and rule.what == "signatures" and step.old is not None:
+        try:
+            public = public_signatures(ast.parse(step.old))
+        except SyntaxError:
+            public = []
+        if public:
+            return [f"{step.path} was deleted with {len(public)} public definition(s)"]
+    return []
+
+
+def _test_change(step: FileStep, scope: Sequence[str]) -> list[str]:
+    if step.status == "A":
+        return []  # a new test weakens nothing
+    named = [g for g in scope if _names_tests(g) or _names_literally(g, step.path)]
+    if named and matches_any(named, step.path):
+        return []
+    verb = "deleted" if step.status == "D" else "changed"
+    return [f"the test file {step.path} was {verb}; tests are read-only in this task"]
+
+
+def _names_tests(glob: str) -> bool:
+    """``tests/**`` or ``**/test_*.py`` names tests; ``src/**`` or ``**`` does not."""
+    return is_test_path(glob) or any(part in TEST_FOLDERS for part in glob.split("/"))
+
+
+def _names_literally(glob: str, path: str) -> bool:
+    return not is_glob(glob) and posixpath.normpath(glob) == path
+
+
+def _parsed(step: FileStep) -> tuple[ast.Module, ast.Module] | None:
+    if step.old is None or step.new is None:
+        return None
+    try:
+        return ast.parse(step.old), ast.parse(step.new)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")

@@ -28,6 +28,7 @@ def start_fields(
             "protect": list(c.protect),
             "max_diff": c.max_diff,
             "allow_delete": c.allow_delete,
+            "rules": [r.exact() for r in c.rules],
         },
         "model": task.model or model,
         "max_steps": task.max_steps,

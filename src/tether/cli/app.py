@@ -14,6 +14,7 @@ from tether.cli import (
     init_cmd,
     models_cmd,
     plan_cmd,
+    rules_cmd,
     variants_cmd,
     verify_cmd,
 )
@@ -38,6 +39,7 @@ app.command("do")(do_cmd.do)
 app.command("undo")(do_cmd.undo)
 app.command("checkpoints")(do_cmd.checkpoints)
 app.command("verify")(verify_cmd.verify)
+app.command("rules")(rules_cmd.rules)
 app.command("variants")(variants_cmd.variants)
 app.command("runs")(variants_cmd.runs)
 app.command("pick")(variants_cmd.pick)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from tether.cli.console import out
+from tether.cli.rules_cmd import flag_rules, keep_option, rule_option
 
 if TYPE_CHECKING:
     from tether.workspace import Workspace
@@ -26,6 +27,8 @@ def do(
         None, "--max-diff", min=1, help="Max added+removed lines (default from config)."
     ),
     allow_delete: bool = typer.Option(False, "--allow-delete", help="Let the task delete files."),
+    keep: list[str] = keep_option(),
+    rule: list[str] = rule_option(),
     max_steps: int | None = typer.Option(
         None, "--max-steps", min=1, help="Max model calls (default from config)."
     ),
@@ -37,7 +40,7 @@ def do(
 ) -> None:
     """Carry out one bounded task under a contract (exit 0 done, 1 not, 2 bad input, 130).
 
-    Example: tether do "Add a --json flag to list" --scope 'src/app/**' --max-diff 80
+    Example: tether do "Add a --json flag to list" --scope 'src/app/**' --keep types
     """
     from tether.cli.progress import ProgressPrinter
     from tether.cli.running import run_cancellable
@@ -53,6 +56,7 @@ def do(
         max_diff=max_diff,
         allow_delete=allow_delete or None,
         max_steps=max_steps,
+        rules=flag_rules(workspace, keep, rule),
     )
     result = run_cancellable(lambda: do_task(workspace, instruction, flags, role, commit, detached))
     report(result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from tether.cli.console import out, status_color
+from tether.cli.rules_cmd import flag_rules, keep_option, rule_option
 
 MARKS = {"done": "[green]x[/]", "open": " ", "in_progress": "[yellow]~[/]", "failed": "[red]![/]"}
 
@@ -41,6 +42,8 @@ def run(
     run_all: bool = typer.Option(False, "--all", help="Run all open tasks in order."),
     keep_going: bool = typer.Option(False, "--keep-going", help="Go on after a failed task."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Steps per context."),
+    keep: list[str] = keep_option(),
+    rule: list[str] = rule_option(),
     detached: bool = typer.Option(
         False, "--detached", help="Run even though HEAD is detached (no branch)."
     ),
@@ -55,8 +58,9 @@ def run(
 
     ws = Workspace.open(need_repo=True)
     ws.log.subscribe(ProgressPrinter(out()))
+    rules = flag_rules(ws, keep, rule)
     report = run_cancellable(
-        lambda: run_plan(ws, task_id, run_all, keep_going, max_steps, detached)
+        lambda: run_plan(ws, task_id, run_all, keep_going, max_steps, detached, rules)
     )
     if not report.results:
         out().print(

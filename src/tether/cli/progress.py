@@ -51,6 +51,9 @@ class ProgressPrinter:
             f"[dim](scope: {escape(scope)} · max diff {contract.get('max_diff')} · "
             f"≤{event.get('max_steps')} steps · {escape(str(event.get('model')))})[/]"
         )
+        rules = [r for r in contract.get("rules") or [] if not str(r).startswith("advice:")]
+        if rules:
+            self.console.print(f"      [dim]rules: {escape(' · '.join(rules))}[/]")
 
     def _on_step(self, event: dict[str, Any]) -> None:
         tools = event.get("tools") or []
@@ -79,9 +82,15 @@ class ProgressPrinter:
             )
 
     def _on_violation(self, event: dict[str, Any]) -> None:
+        rule = str(event.get("rule"))
+        if ":" in rule or " " in rule:  # a compiled rule, named in its exact form
+            self.console.print(
+                f"      [red]guard[/] {event.get('layer')} [bold]{escape(rule)}[/] — "
+                f"{escape(str(event.get('detail')))}"
+            )
+            return
         self.console.print(
-            f"      [red]guard[/] {event.get('layer')}:{event.get('rule')} "
-            f"{escape(str(event.get('detail')))}"
+            f"      [red]guard[/] {event.get('layer')}:{rule} {escape(str(event.get('detail')))}"
         )
 
     def _on_rollback(self, event: dict[str, Any]) -> None:

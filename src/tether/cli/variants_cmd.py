@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from tether.cli.console import out
+from tether.cli.rules_cmd import flag_rules, keep_option, rule_option
 
 if TYPE_CHECKING:
     from tether.variants.store import RunRecord
@@ -26,6 +27,8 @@ def variants(
     protect: list[str] = typer.Option([], "--protect", help="Glob it must not change."),
     max_diff: int | None = typer.Option(None, "--max-diff", min=1),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1),
+    keep: list[str] = keep_option(),
+    rule: list[str] = rule_option(),
     list_only: bool = typer.Option(False, "--list", help="List runs instead."),
     detached: bool = typer.Option(
         False, "--detached", help="Run even though HEAD is detached (no branch)."
@@ -47,7 +50,11 @@ def variants(
 
     ws = Workspace.open(need_repo=True)
     flags = TaskFlags(
-        scope=tuple(scope), protect=tuple(protect), max_diff=max_diff, max_steps=max_steps
+        scope=tuple(scope),
+        protect=tuple(protect),
+        max_diff=max_diff,
+        max_steps=max_steps,
+        rules=flag_rules(ws, keep, rule),
     )
     factory = TaskFactory(ws.root, ws.config.config)
     plan = VariantPlan(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tether.config import DEFAULT_DENY
+from tether.rules.rule import Rule, active
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,33 @@ class Contract:
     accept: tuple[str, ...] = ()
     ledger_files: tuple[str, ...] = ("PLAN.md", "PROGRESS.md")
     rule_files: tuple[str, ...] = ("VERIFY.md", "AGENTS.md")
+    # compiled rules (AGENTS.md, PLAN.md keep:, --keep/--rule, the session), checked on
+    # each step's own changes; their limits are folded into the fields above
+    rules: tuple[Rule, ...] = ()
+
+    def with_rules(self, rules: tuple[Rule, ...] | list[Rule]) -> Contract:
+        """This contract narrowed by ``rules`` (added after the ones it holds)."""
+        merged = active((*self.rules, *rules))
+        limits = [r.limit for r in merged if r.kind == "max_diff"]
+        denied = [r.what for r in merged if r.kind == "no_run" and r.what]
+        return replace(
+            self,
+            rules=merged,
+            max_diff=min([self.max_diff, *limits]),
+            max_diff_bytes=(
+                min(self.byte_limit, min(limits) * 250) if limits else self.max_diff_bytes
+            ),
+            allow_network=self.allow_network and not any(r.kind == "no_network" for r in merged),
+            deny_commands=tuple(dict.fromkeys((*self.deny_commands, *denied))),
+        )
+
+    def rules_of(self, kind: str) -> list[Rule]:
+        return [r for r in self.rules if r.kind == kind]
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """Every scope glob: the task's and its scope rules' (which names tests)."""
+        return (*self.scope, *(p for r in self.rules_of("scope") for p in r.paths))
 
     @property
     def byte_limit(self) -> int:
@@ -44,6 +72,14 @@ class Contract:
         ]
         if self.accept:
             lines.append(f"- acceptance commands: {'; '.join(self.accept)}")
+        enforced = [r for r in self.rules if r.enforced]
+        if enforced:
+            lines.append("- rules, checked on every step's real diff:")
+            lines += [f"  - {r.exact()}" for r in enforced]
+        advice = [r.what for r in self.rules if not r.enforced]
+        if advice:
+            lines.append("- the developer's advice (not checked, but follow it):")
+            lines += [f"  - {text}" for text in advice]
         return "\n".join(lines)
 
 

@@ -31,12 +31,15 @@ class DiffContract:
         changes: list[FileChange],
         diff_bytes: int = 0,
         oversized: list[tuple[str, int]] | None = None,
+        step: set[str] | None = None,
     ) -> list[Violation]:
         """``oversized``: files of the tree over the size limit that the base did not
-        hold as they are (a task may not make one)."""
+        hold as they are (a task may not make one). ``step``: the paths this step
+        changed; the compiled rules judge only those (a rule said mid-run applies from
+        then on, not to what earlier steps did). None: every changed path is the step's."""
         found: list[Violation] = []
         for change in changes:
-            found += self._path(change)
+            found += self._path(change, step is None or change.path in step)
         total = sum(change.lines for change in changes)
         limit = self.contract.max_diff
         if total > limit:
@@ -67,19 +70,28 @@ class DiffContract:
             )
         return found
 
-    def _path(self, change: FileChange) -> list[Violation]:
-        rule = self.policy.path_rule(change.path)
+    def _path(self, change: FileChange, in_step: bool) -> list[Violation]:
+        rule = self.policy.path_rule(change.path, with_rules=in_step)
         if rule is not None:
             return [replace(rule, layer="diff")]
-        if change.status == "D" and not self.contract.allow_delete:
-            return [
-                Violation(
-                    "diff", "no_delete", f"{change.path!r} was deleted; deletion is not allowed"
-                )
-            ]
+        if change.status == "D":
+            denied = self._deletion(change.path, in_step)
+            if denied is not None:
+                return [denied]
         if change.link is not None:
             return self._link(change.path, change.link)
         return []
+
+    def _deletion(self, path: str, in_step: bool) -> Violation | None:
+        if in_step:
+            found = self.policy.delete_rule(path)
+            if found is None or found.rule != "no_delete":
+                return None if found is None else replace(found, layer="diff")
+        elif self.contract.allow_delete or any(
+            matches_any(r.paths, path) for r in self.contract.rules_of("may_delete")
+        ):
+            return None
+        return Violation("diff", "no_delete", f"{path!r} was deleted; deletion is not allowed")
 
     def _link(self, path: str, target: str) -> list[Violation]:
         """A symlink must stay inside the repository and out of protected paths."""

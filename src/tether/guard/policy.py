@@ -19,6 +19,7 @@ from pathlib import Path
 from tether.guard.contract import Contract, Violation
 from tether.layout import STATE_DIR
 from tether.rules.globs import matches_any
+from tether.rules.semantic import FileStep, check
 
 RESERVED = {".git": "git_dir", STATE_DIR: "state_dir"}
 CONFIG_FILE = "tether.toml"
@@ -90,21 +91,61 @@ class ActionPolicy:
         if rel is None:
             return None, violation
         for candidate in {rel, self._resolved_rel(rel)}:
-            found = self.path_rule(candidate)
+            found = self.path_rule(candidate) or self.test_rule(candidate)
             if found is not None:
                 return None, found
         return rel, None
 
     def check_delete(self, path: str) -> tuple[str | None, Violation | None]:
         rel, violation = self.check_write(path)
-        if rel is not None and not self.contract.allow_delete:
-            return None, _violation(
-                "no_delete", f"deleting {rel!r} is not allowed by this task's contract"
-            )
+        if rel is not None:
+            found = self.delete_rule(rel)
+            if found is not None:
+                return None, found
         return rel, violation
 
-    def path_rule(self, rel: str) -> Violation | None:
-        """Contract rules for changing ``rel`` (shared with the diff contract)."""
+    def delete_rule(self, rel: str) -> Violation | None:
+        """Whether deleting ``rel`` is allowed: the contract, then the rules (a
+        ``no deletes`` rule wins over the contract, ``may delete`` over both)."""
+        said = [r for r in self.contract.rules if r.kind in ("no_delete", "may_delete")]
+        for rule in reversed(said):
+            if not rule.paths or matches_any(rule.paths, rel):
+                if rule.kind == "may_delete":
+                    return None
+                return _violation(rule.exact(), f"deleting {rel!r} is not allowed")
+        if self.contract.allow_delete:
+            return None
+        return _violation("no_delete", f"deleting {rel!r} is not allowed by this task's contract")
+
+    def path_rule(self, rel: str, with_rules: bool = True) -> Violation | None:
+        """Contract rules for changing ``rel`` (shared with the diff contract, which
+        judges the rules only on a step's own changes: ``with_rules=False``)."""
+        found = self._contract_rule(rel)
+        if found is None and with_rules:
+            found = self.rule_for(rel)
+        return found
+
+    def rule_for(self, rel: str) -> Violation | None:
+        """The compiled rules' say on changing ``rel``: each scope rule must match it,
+        no protect rule may; an existing test file stays as it is under keep: tests."""
+        for rule in self.contract.rules_of("scope"):
+            if not matches_any(rule.paths, rel):
+                return _violation(rule.exact(), f"{rel!r} is outside the scope the rule allows")
+        for rule in self.contract.rules_of("protect"):
+            if matches_any(rule.paths, rel):
+                return _violation(rule.exact(), f"{rel!r} is protected by the rule")
+        return None
+
+    def test_rule(self, rel: str) -> Violation | None:
+        """``keep: tests`` before a write: an existing test file may not change, unless
+        a scope glob names tests (the diff layer judges the same in rules/semantic)."""
+        if not self.contract.rules_of("keep") or not (self.root / rel).is_file():
+            return None
+        tests = [r for r in self.contract.rules_of("keep") if r.what == "tests"]
+        found = check(tests, [FileStep(rel, "M")], self.contract.scopes)
+        return _violation(found[0].rule, found[0].detail) if found else None
+
+    def _contract_rule(self, rel: str) -> Violation | None:
         if rel == CONFIG_FILE or rel.endswith("/" + CONFIG_FILE):
             return _violation("config_file", f"{rel} is the harness's configuration")
         if rel in self.contract.ledger_files:

@@ -17,6 +17,7 @@ from tether.guard.contract import Violation
 from tether.guard.diffcheck import DiffContract
 from tether.guard.gitstate import GitStateCopy
 from tether.guard.ledger import LedgerCopy
+from tether.rules.semantic import FileStep, check, keeps, needs_bytes
 from tether.vcs.diff import FileChange
 
 
@@ -36,6 +37,8 @@ class Tree(Protocol):
     def left_out(self) -> list[tuple[str, int]]: ...
 
     def remove(self, path: str) -> bool: ...
+
+    def read_blobs(self, specs: list[str]) -> list[bytes | None]: ...
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class TaskStepGuard:
         self.git_state = git_state
         self._base = ""
         self._good = ""
-        self._good_changes: dict[str, tuple[str, str]] = {}
+        self._good_changes: dict[str, FileChange] = {}
         self._base_oversized: set[tuple[str, int]] = set()
         self.streak = 0
 
@@ -140,7 +143,9 @@ class TaskStepGuard:
         if tree != before or new_large:
             changes = self.tree.changes(self._base, tree)
             size = self.tree.diff_bytes(self._base, tree) if changes else 0
-            found = self.contract.check(changes, size, new_large)
+            step = self._step_files(changes)
+            found = self.contract.check(changes, size, new_large, {f.path for f in step})
+            found = found or self._semantic(step, before, tree)
             if found:
                 violations += found
                 restored = self.tree.restore(before)
@@ -170,14 +175,50 @@ class TaskStepGuard:
                 found += copy.check()
         return found
 
-    def _changes_of(self, base: str, tree: str) -> dict[str, tuple[str, str]]:
+    def _changes_of(self, base: str, tree: str) -> dict[str, FileChange]:
         changes = self.tree.changes(base, tree) if base != tree else []
-        return {c.path: (c.mode, c.blob) for c in changes}
+        return {c.path: c for c in changes}
+
+    def _step_files(self, changes: list[FileChange]) -> list[FileStep]:
+        """This step's own changes, from the two diffs against the base (no third):
+        each path whose mode or blob differs, with its status from the good tree."""
+        now = {c.path: c for c in changes}
+        old = self._good_changes
+        out = []
+        for path in sorted(now.keys() | old.keys()):
+            a, b = old.get(path), now.get(path)
+            if a is not None and b is not None and (a.mode, a.blob) == (b.mode, b.blob):
+                continue
+            ref = b if b is not None else a
+            in_base = ref is not None and ref.status != "A"
+            in_good = a.status != "D" if a is not None else in_base
+            in_tree = b.status != "D" if b is not None else in_base
+            status = "A" if not in_good else "D" if not in_tree else "M"
+            out.append(FileStep(path, status))
+        return out
+
+    def _semantic(self, step: list[FileStep], before: str, tree: str) -> list[Violation]:
+        """The keep rules on this step's files, read in one git call."""
+        rules = self.contract.contract.rules
+        if not keeps(rules) or not step:
+            return []
+        specs: list[str] = []
+        for file in step:
+            if needs_bytes(rules, file.path):
+                specs += [f"{before}:{file.path}", f"{tree}:{file.path}"]
+        blobs = dict(zip(specs, self.tree.read_blobs(specs), strict=True)) if specs else {}
+        files = [FileStep(f.path, f.status, *_sides(blobs, before, tree, f.path)) for f in step]
+        breaches = check(rules, files, self.contract.contract.scopes)
+        return [Violation("diff", b.rule, b.detail) for b in breaches]
 
     def _accept(self, tree: str, changes: list[FileChange]) -> list[str]:
-        """This step's own changes, from the two diffs against the base (no third)."""
-        now = {c.path: (c.mode, c.blob) for c in changes}
-        old = self._good_changes
-        step = sorted(p for p in now.keys() | old.keys() if now.get(p) != old.get(p))
-        self._good, self._good_changes = tree, now
+        """This step's own changes (``_step_files``); the tree becomes the good one."""
+        step = [f.path for f in self._step_files(changes)]
+        self._good, self._good_changes = tree, {c.path: c for c in changes}
         return step
+
+
+def _sides(
+    blobs: dict[str, bytes | None], before: str, tree: str, path: str
+) -> tuple[bytes | None, bytes | None]:
+    return blobs.get(f"{before}:{path}"), blobs.get(f"{tree}:{path}")

@@ -9,7 +9,9 @@
 
 Boxes: ``[ ]`` open, ``[~]`` in progress, ``[x]`` done, ``[!]`` failed. Known sub-keys:
 scope and protect (comma-separated globs), max-diff, max-steps, accept (one command per
-line; repeat the key for more), notes, model (the executor model for this task).
+line; repeat the key for more), notes, model (the executor model for this task), keep
+(comma-separated: types, signatures, deps, tests) and rule (a constraint in plain words
+or a rule's exact form, one per line; repeat the key for more).
 An unknown sub-key is an error (naming the nearest known one). Everything that is not a
 task (headings, prose) is kept byte for byte; a canonical file renders back identically.
 """
@@ -24,7 +26,8 @@ from tether.errors import UsageError
 
 STATUS = {" ": "open", "~": "in_progress", "x": "done", "!": "failed"}
 BOX = {name: char for char, name in STATUS.items()}
-KNOWN = ("scope", "protect", "max-diff", "max-steps", "accept", "notes", "model")
+KNOWN = ("scope", "protect", "max-diff", "max-steps", "accept", "notes", "model", "keep", "rule")
+KEEPS = ("types", "signatures", "deps", "tests")
 _TASK = re.compile(r"^- \[(?P<box>.)\] (?P<id>T\d+(?:\.\d+)*): (?P<title>\S.*)$")
 _LOOKS_LIKE_TASK = re.compile(r"^\s*[-*]\s*\[")
 _SUB = re.compile(r"^  - (?P<key>[a-z][a-z0-9-]*): ?(?P<value>.*)$")
@@ -60,6 +63,14 @@ class PlanTask:
     @property
     def accept(self) -> tuple[str, ...]:
         return tuple(v.strip() for v in self.values("accept") if v.strip())
+
+    @property
+    def keep(self) -> tuple[str, ...]:
+        return _globs(self.values("keep"))
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(v.strip() for v in self.values("rule") if v.strip())
 
     @property
     def notes(self) -> str:
@@ -222,7 +233,15 @@ def _check_item(key: str, value: str, where: str) -> None:
             raise PlanError(
                 f"{key} must be a positive whole number, got {value.strip()!r}", where=where
             )
-    elif key in ("scope", "protect", "accept") and not value.strip():
+    elif key == "keep":
+        unknown = [word for word in _globs([value]) if word not in KEEPS]
+        if unknown or not value.strip():
+            raise PlanError(
+                f"keep: {', '.join(unknown) or 'nothing'} is not something a task can keep",
+                where=where,
+                hint=f"keep takes {', '.join(KEEPS)}",
+            )
+    elif key in ("scope", "protect", "accept", "rule") and not value.strip():
         raise PlanError(f"{key} is empty", where=where, hint="remove the line or fill it in")
 
 

@@ -100,6 +100,27 @@ class Git:
             cwd=empty,
         )
 
+    def read_objects(self, specs: list[str]) -> list[bytes | None]:
+        """The contents of ``specs`` (``<tree>:<path>`` or a blob id) in one
+        ``cat-file --batch`` call; None for what is missing or not a blob."""
+        usable = [s for s in specs if "\n" not in s]
+        if not usable:
+            return [None] * len(specs)
+        raw = self.run_bytes("cat-file", "--batch", input="\n".join(usable).encode() + b"\n")
+        found: dict[str, bytes | None] = {}
+        at = 0
+        for spec in usable:
+            end = raw.index(b"\n", at)
+            header = raw[at:end].split()
+            at = end + 1
+            if len(header) != 3:  # "<spec> missing" or "ambiguous"
+                found[spec] = None
+                continue
+            size = int(header[2])
+            found[spec] = raw[at : at + size] if header[1] == b"blob" else None
+            at += size + 1
+        return [found.get(s) for s in specs]
+
     def git_path(self, name: str) -> Path:
         """A path inside this work tree's git dir (works for linked worktrees too)."""
         out = self.run("rev-parse", "--git-path", name).strip()

@@ -66,6 +66,9 @@ class GitWorkTree:
             pending, self._pending = self._pending, None
             await asyncio.shield(pending)
 
+    def read_blobs(self, specs: list[str]) -> list[bytes | None]:
+        return self.git.read_objects(specs)
+
     def tree_of(self, checkpoint: str) -> str:
         return self.checkpoints.get(checkpoint).tree
 

@@ -22,7 +22,8 @@ async def do_task(
 ) -> TaskResult:
     """Run one task in the workspace's repository (which must be a git repository)."""
     check_work_tree(ws, allow_detached)
-    task = TaskFactory(ws.root, ws.config.config).from_instruction(instruction, flags)
+    factory = TaskFactory(ws.root, ws.config.config, lambda t: ws.log.note_once(t, t))
+    task = factory.from_instruction(instruction, flags)
     suite = GateSuite.load(ws.root, ws.config.config)
     roles = Roles(ws)
     roles.require(role, *(["reviewer"] if suite.needs_review else []))

@@ -12,6 +12,7 @@ from tether.gates.suite import GateSuite
 from tether.memory import progress_md
 from tether.memory.locations import ledger_files
 from tether.memory.plan_md import Plan, PlanTask
+from tether.rules.rule import Rule
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
 from tether.vcs.worktree import GitWorkTree
@@ -51,12 +52,13 @@ async def run_plan(
     keep_going: bool = False,
     max_steps: int | None = None,
     allow_detached: bool = False,
+    rules: tuple[Rule, ...] = (),
 ) -> RunReport:
     report = RunReport()
     check_work_tree(ws, allow_detached)
     if _pick(load_plan(ws), task_id) is None:  # also reports a malformed PLAN.md first
         return report
-    runner = _PlanRunner(ws, max_steps)
+    runner = _PlanRunner(ws, max_steps, rules)
     with work_tree_lock(ws.root):
         known = {t.id for t in load_plan(ws).tasks}
         async with runner.roles:
@@ -97,13 +99,14 @@ def _pick(plan: Plan, task_id: str | None, known: set[str] | None = None) -> Pla
 class _PlanRunner:
     """Runs plan tasks in one workspace, one executor model shared across tasks."""
 
-    def __init__(self, ws: Workspace, max_steps: int | None):
+    def __init__(self, ws: Workspace, max_steps: int | None, rules: tuple[Rule, ...] = ()):
         self.ws = ws
         self.max_steps = max_steps
+        self.rules = rules
         self.suite = GateSuite.load(ws.root, ws.config.config)
         self.roles = Roles(ws)
         self.roles.require("executor", *(["reviewer"] if self.suite.needs_review else []))
-        self.factory = TaskFactory(ws.root, ws.config.config)
+        self.factory = TaskFactory(ws.root, ws.config.config, lambda t: ws.log.note_once(t, t))
         self.checkpoints = ShadowCheckpoints(Git(ws.root), ledger_files(ws.root, ws.config.config))
 
     async def attempt(self, plan_task: PlanTask) -> tuple[TaskStatus, str]:
@@ -113,7 +116,7 @@ class _PlanRunner:
         entries = ledger(self.ws)
         attempt = progress_md.attempts_so_far(entries, plan_task.id) + 1
         base = self._resume_base(plan_task.id) if resumed else None
-        task = self.factory.from_plan(plan_task, self.max_steps, base)
+        task = self.factory.from_plan(plan_task, self.max_steps, base, self.rules)
         handoff = _handoff_text(entries, plan_task.id, resumed)
         model = self.roles.executor
         reviewer = self.roles.reviewer() if self.suite.needs_review else None

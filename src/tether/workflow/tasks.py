@@ -15,6 +15,8 @@ from tether.errors import UsageError
 from tether.guard.contract import Contract
 from tether.memory.locations import ledger_files, rule_files
 from tether.memory.plan_md import Plan, PlanTask, outside_repo
+from tether.rules.rule import Rule
+from tether.workflow.constraints import Note, house_rules, plan_rules
 
 TASK_ID = re.compile(r"^T\d+(?:\.\d+)*$")
 
@@ -29,6 +31,7 @@ class TaskFlags:
     allow_delete: bool | None = None
     allow_network: bool | None = None
     max_steps: int | None = None
+    rules: tuple[Rule, ...] = ()  # --keep, --rule, the session's (compiled already)
 
 
 def title_of(instruction: str) -> str:
@@ -39,9 +42,18 @@ def title_of(instruction: str) -> str:
 class TaskFactory:
     """Builds tasks for one repository under its configuration."""
 
-    def __init__(self, root: Path, config: TetherConfig):
+    def __init__(self, root: Path, config: TetherConfig, note: Note | None = None):
         self.root = root
         self.config = config
+        self.note = note
+        self._house: tuple[Rule, ...] | None = None
+
+    @property
+    def house_rules(self) -> tuple[Rule, ...]:
+        """AGENTS.md's rules section, read once per factory."""
+        if self._house is None:
+            self._house = house_rules(self.root, self.note)
+        return self._house
 
     def contract(
         self,
@@ -49,9 +61,11 @@ class TaskFactory:
         *,
         max_diff: int | None = None,
         accept: tuple[str, ...] = (),
+        rules: tuple[Rule, ...] = (),
     ) -> Contract:
         """``flags`` over the configuration's guard defaults (``max_diff``: the task's
-        own, used when the flags give none)."""
+        own, used when the flags give none), narrowed by AGENTS.md's rules, then the
+        task's own ``rules``, then the flags' (a later word wins: ``allow: tests``)."""
         guard = self.config.guard
         for glob in (*flags.scope, *flags.protect):
             problem = outside_repo(glob)
@@ -71,7 +85,7 @@ class TaskFactory:
             accept=accept,
             ledger_files=ledger_files(self.root, self.config),
             rule_files=rule_files(self.root, self.config),
-        )
+        ).with_rules((*self.house_rules, *rules, *flags.rules))
 
     def from_instruction(self, instruction: str, flags: TaskFlags = TaskFlags()) -> Task:
         """``tether do``: an instruction in words under the flags' contract."""
@@ -83,16 +97,22 @@ class TaskFactory:
         )
 
     def from_plan(
-        self, planned: PlanTask, max_steps: int | None = None, base: str | None = None
+        self,
+        planned: PlanTask,
+        max_steps: int | None = None,
+        base: str | None = None,
+        extra: tuple[Rule, ...] = (),
     ) -> Task:
         """``tether run``: a PLAN.md task and its contract (``base``: the checkpoint an
         interrupted attempt started from)."""
-        flags = TaskFlags(scope=planned.scope, protect=planned.protect)
+        flags = TaskFlags(scope=planned.scope, protect=planned.protect, rules=extra)
         notes = f"\n\nNotes: {planned.notes}" if planned.notes else ""
+        own = plan_rules(self.root, planned)
+        contract = self.contract(flags, max_diff=planned.max_diff, accept=planned.accept, rules=own)
         return Task(
             title=planned.title,
             instruction=planned.title + notes,
-            contract=self.contract(flags, max_diff=planned.max_diff, accept=planned.accept),
+            contract=contract,
             max_steps=max_steps or planned.max_steps or self.config.guard.max_steps,
             task_id=planned.id,
             model=planned.model,
@@ -110,7 +130,7 @@ class TaskFactory:
                 f"there is no task {target.strip()} in PLAN.md",
                 hint="`tether status` lists the tasks; or give an instruction",
             )
-        return self.from_plan(planned, flags.max_steps)
+        return self.from_plan(planned, flags.max_steps, extra=flags.rules)
 
 
 def _either(value: bool | None, default: bool) -> bool:

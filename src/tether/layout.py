@@ -8,6 +8,8 @@
   runs/<run>/                a variants run: run.json, galleries, per-variant logs
   worktrees/<run>/<k>/       the variants' git worktrees
   cache/                     test timings, the import graph
+  pair/state.json            the live session: its rules, review mode, the current task
+  pair/history               what was typed in the session (its line editor's history)
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ class StateLayout:
 
     def cache(self, name: str) -> Path:
         return self.state / "cache" / name
+
+    @property
+    def pair(self) -> Path:
+        """The live session's folder (``tether`` with no arguments, ``tether pair``)."""
+        return self.state / "pair"
 
     def ensure(self) -> Path:
         """Create ``.tether/`` with a ``.gitignore`` of ``*`` (so it stays out of

@@ -49,6 +49,7 @@ def step_fields(
         "tools": [{"name": o.name, "ok": o.ok, "summary": o.summary} for o in outcomes],
         "text": completion.content[:300],
         "changed": verdict.changed,
+        "diff_lines": verdict.diff_lines,
         "violations": len(verdict.violations),
         "input_tokens": usage.input_tokens,
         "cached_tokens": usage.cached_tokens,

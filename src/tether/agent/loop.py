@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 from tether.agent.context import ContextMeter
 from tether.agent.events import end_fields, start_fields, step_fields
@@ -21,12 +22,21 @@ from tether.agent.outcomes import (
     HandoffNeeded,
     Interrupted,
     NothingChanged,
+    Stopped,
     TaskEnded,
     TaskResult,
     TooManyViolations,
 )
 from tether.agent.prompt import TaskPrompt, user_note
-from tether.agent.seams import Events, Gates, RequestShaper, StepGuard, Tools, WorkTree
+from tether.agent.seams import (
+    Events,
+    Gates,
+    RequestShaper,
+    Steering,
+    StepGuard,
+    Tools,
+    WorkTree,
+)
 from tether.agent.state import LoopSettings, RunState
 from tether.agent.task import Task
 from tether.guard.stepguard import StepVerdict
@@ -55,6 +65,7 @@ class Executor:
         gates: Gates | None = None,
         shaper: RequestShaper | None = None,
         settings: LoopSettings | None = None,
+        steering: Steering | None = None,
     ):
         self.model = model
         self.tools = tools
@@ -64,6 +75,7 @@ class Executor:
         self.gates = gates
         self.shaper = shaper
         self.settings = settings or LoopSettings()
+        self.steering = steering
 
     async def run(self, task: Task, prompt: TaskPrompt) -> TaskResult:
         """Carry out ``task``; never raises for how the task ends (see the result)."""
@@ -71,6 +83,7 @@ class Executor:
         run = self._begin(task)
         try:
             for number in range(1, task.max_steps + 1):
+                self._steer(prompt)
                 run.steps = number
                 await self._step(number, task, prompt, run)
             raise BudgetSpent(f"the step budget ({task.max_steps} steps) is spent")
@@ -100,6 +113,7 @@ class Executor:
         guard_started = time.perf_counter()
         verdict = self._judge(number, task, outcomes)
         guard_s = time.perf_counter() - guard_started
+        verdict, reviewed = await self._review(number, verdict)
         gates_started = time.perf_counter()
         feedback = await self._step_gates(verdict, run)
         gates_s = time.perf_counter() - gates_started
@@ -113,6 +127,7 @@ class Executor:
         self._emit_step(number, completion, outcomes, verdict, times, run)
         # after the step's event, so a step that ends the task is still on record
         self._after_step(verdict, completion, run, feedback)
+        feedback[:0] = reviewed
         if run.user_changed:
             feedback.insert(0, user_note(run.user_changed))
             run.user_changed = []
@@ -123,6 +138,42 @@ class Executor:
             run.last_feedback = "\n\n".join(feedback)
             prompt.add_feedback(run.last_feedback)
         self._check_context(prompt, completion, number, run)
+
+    def _steer(self, prompt: TaskPrompt) -> None:
+        """At a step boundary: stop if asked; what the developer said goes to the model."""
+        if self.steering is None:
+            return
+        if self.steering.stop_requested():
+            raise Stopped("stopped by the developer at a step boundary")
+        said = self.steering.said()
+        if said:
+            prompt.add_feedback("\n\n".join(said))
+
+    async def _review(self, number: int, verdict: StepVerdict) -> tuple[StepVerdict, list[str]]:
+        """Review mode: the developer keeps the step, rolls it back (the model hears why)
+        or adds a rule the step is judged by again."""
+        if self.steering is None or not verdict.changed or verdict.violations:
+            return verdict, []
+        review = await self.steering.review(number, verdict.changed, verdict.before, verdict.after)
+        if review.rejudge:
+            verdict = self.guard.rejudge()
+            if verdict.restored is not None:
+                for v in verdict.violations:
+                    fields = {"layer": v.layer, "rule": v.rule, "detail": v.detail}
+                    self.events.emit("violation", **fields, step=number)
+                self.events.emit(
+                    "rollback", step=number, to_tree=verdict.after, paths=verdict.restored
+                )
+            return verdict, []
+        if review.keep:
+            return verdict, []
+        restored = self.guard.reject()
+        self.events.emit(
+            "rollback", step=number, to_tree=verdict.before, paths=restored, by="review"
+        )
+        why = f": {review.note}" if review.note else "."
+        told = f"The developer reviewed this step and rolled it back{why} Try another way."
+        return replace(verdict, after=verdict.before, changed=[], restored=restored), [told]
 
     def _request(self, number: int, task: Task, prompt: TaskPrompt, run: RunState) -> ModelRequest:
         s = self.settings

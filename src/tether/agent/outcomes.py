@@ -117,6 +117,13 @@ class Interrupted(TaskEnded):
     status = TaskStatus.INTERRUPTED
 
 
+class Stopped(TaskEnded):
+    """The developer stopped the task; it ends at a step boundary, the tree as the last
+    step left it (judged), never with a half-applied edit."""
+
+    status = TaskStatus.INTERRUPTED
+
+
 @dataclass
 class Tokens:
     input: int = 0

@@ -6,6 +6,7 @@ The model seam is ``tether.models.types.Model``; the rest are here."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tether.gates.results import GateResult, GateVerdict
@@ -71,6 +72,14 @@ class StepGuard(Protocol):
         returns those paths."""
         ...
 
+    def reject(self) -> list[str]:
+        """Roll the last kept step back (the developer said no); returns the paths."""
+        ...
+
+    def rejudge(self) -> StepVerdict:
+        """Judge the last kept step again, under the rules as they are now."""
+        ...
+
     @property
     def base(self) -> str: ...
 
@@ -111,3 +120,29 @@ class RequestShaper(Protocol):
     def shape(
         self, request: ModelRequest, *, changed: bool, step: int, last_tool: str
     ) -> ModelRequest: ...
+
+
+@dataclass(frozen=True)
+class Review:
+    """The developer's word on one step: keep it, roll it back (``note`` says why), or
+    ``rejudge`` it under rules they just added."""
+
+    keep: bool = True
+    note: str = ""
+    rejudge: bool = False
+
+
+class Steering(Protocol):
+    """The developer, live (the session): a stop at the next step boundary, what they
+    said since the last step (rules that changed), a review of each step that changed
+    files when review mode is on."""
+
+    def stop_requested(self) -> bool: ...
+
+    def said(self) -> list[str]:
+        """Messages for the model since the last call (each is taken once)."""
+        ...
+
+    async def review(self, step: int, changed: list[str], before: str, after: str) -> Review:
+        """Whether to keep the step (returns at once when review mode is off)."""
+        ...

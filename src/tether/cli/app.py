@@ -13,6 +13,7 @@ from tether.cli import (
     fake_model_cmd,
     init_cmd,
     models_cmd,
+    pair_cmd,
     plan_cmd,
     rules_cmd,
     variants_cmd,
@@ -23,12 +24,21 @@ from tether.errors import TetherError
 app = typer.Typer(
     name="tether",
     help="Drive fast coding models with a plan, a guard and gates at every step.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
+@app.callback()
+def _session(ctx: typer.Context) -> None:
+    """With no command: the live session (`tether pair`)."""
+    if ctx.invoked_subcommand is None:
+        pair_cmd.pair()
+
+
+app.command("pair")(pair_cmd.pair)
 app.command("demo")(demo_cmd.demo)
 app.command("init")(init_cmd.init)
 app.command("models")(models_cmd.models)
@@ -52,7 +62,7 @@ def main() -> None:
     try:
         app()
     except TetherError as exc:
-        from tether.cli.console import error
+        from tether.ui.console import error
 
         error(exc.render())
         sys.exit(exc.exit_code)

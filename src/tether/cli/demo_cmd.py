@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tether.cli.console import out, status_color
+from tether.ui.console import out, status_color
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,9 +26,9 @@ def demo(
     """Run tether's workflow on a sample project with the embedded model (no key, no network)."""
     from rich.markup import escape
 
-    from tether.cli.progress import ProgressPrinter
     from tether.cli.running import run_cancellable
     from tether.demo.run import DemoOptions, cleanup, prepare, run_demo
+    from tether.ui.progress import ProgressPrinter
 
     options = DemoOptions(keep=keep, model_path=model_path, variants=variants, directory=directory)
     root = prepare(options)

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tether.cli.console import out
 from tether.cli.rules_cmd import flag_rules, keep_option, rule_option
+from tether.ui.console import out
 
 if TYPE_CHECKING:
-    from tether.workspace import Workspace
+    pass
 
 
 def do(
@@ -42,8 +42,8 @@ def do(
 
     Example: tether do "Add a --json flag to list" --scope 'src/app/**' --keep types
     """
-    from tether.cli.progress import ProgressPrinter
     from tether.cli.running import run_cancellable
+    from tether.ui.progress import ProgressPrinter
     from tether.workflow.do import do_task
     from tether.workflow.tasks import TaskFlags
     from tether.workspace import Workspace
@@ -113,34 +113,18 @@ def undo(
     ),
 ) -> None:
     """Restore the tree to before the last task (or --step); the current state is saved first."""
-    from tether.vcs.checkpoints import ShadowCheckpoints
-    from tether.vcs.git import Git
-    from tether.vcs.undo import undo as run_undo
-    from tether.workflow.planfile import reopen
-    from tether.workspace import Workspace, work_tree_lock
+    from tether.workflow.undoing import undo_last
+    from tether.workspace import Workspace
 
-    workspace = Workspace.open(need_repo=True)
-    with work_tree_lock(workspace.root):
-        result = run_undo(
-            ShadowCheckpoints(Git(workspace.root), ledger_files(workspace)),
-            workspace.session_id,
-            step=step,
-            to=to,
-        )
-        task_id = result.target.fields.get("task_id") if not step and not to else None
-        if task_id and reopen(workspace, task_id):
-            out().print(f"{task_id} is open again in PLAN.md")
+    undone = undo_last(Workspace.open(need_repo=True), step=step, to=to)
+    result = undone.result
+    if undone.reopened:
+        out().print(f"{undone.reopened} is open again in PLAN.md")
     what = f"{result.target.kind} checkpoint {result.target.sha[:10]}"
     out().print(f"restored {len(result.restored)} file(s) to the {what}")
     if result.uncommitted:
         out().print(f"moved the branch back over {result.uncommitted[:10]}")
     out().print(f"the state before this undo is saved: `tether undo --to {result.saved.sha[:10]}`")
-
-
-def ledger_files(workspace: Workspace) -> tuple[str, ...]:
-    from tether.memory.locations import ledger_files as located
-
-    return located(workspace.root, workspace.config.config)
 
 
 def checkpoints(
@@ -156,16 +140,13 @@ def checkpoints(
     from rich.markup import escape
     from rich.table import Table
 
-    from tether.vcs.checkpoints import ShadowCheckpoints
-    from tether.vcs.git import Git
-
     if prune:
         prune_checkpoints(older_than)
         return
+    from tether.workflow.undoing import history
     from tether.workspace import Workspace
 
-    workspace = Workspace.open(need_repo=True)
-    found = ShadowCheckpoints(Git(workspace.root), ledger_files(workspace)).history(limit=limit)
+    found = history(Workspace.open(need_repo=True), limit)
     if not found:
         out().print("no checkpoints yet")
         return

@@ -9,7 +9,7 @@ from types import FrameType
 
 import typer
 
-from tether.cli.console import out
+from tether.ui.console import out
 
 
 def fake_model(

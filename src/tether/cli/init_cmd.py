@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from tether.cli.console import out
 from tether.errors import UsageError
+from tether.ui.console import out
 
 
 def config_template() -> str:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tether.cli.console import note, out
+from tether.ui.console import note, out
 
 if TYPE_CHECKING:
     from tether.config import ResolvedRole

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from tether.cli.console import out, status_color
 from tether.cli.rules_cmd import flag_rules, keep_option, rule_option
+from tether.ui.console import out, status_color
 
 MARKS = {"done": "[green]x[/]", "open": " ", "in_progress": "[yellow]~[/]", "failed": "[red]![/]"}
 
@@ -51,8 +51,8 @@ def run(
     """Run PLAN.md tasks: the next open one (an interrupted one first), one by id, or --all."""
     from rich.markup import escape
 
-    from tether.cli.progress import ProgressPrinter
     from tether.cli.running import run_cancellable
+    from tether.ui.progress import ProgressPrinter
     from tether.workflow.run import run_plan
     from tether.workspace import Workspace
 

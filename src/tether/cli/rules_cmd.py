@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tether.cli.console import out
+from tether.ui.console import out
 
 if TYPE_CHECKING:
     from tether.rules.rule import Rule

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tether.cli.console import out
 from tether.cli.rules_cmd import flag_rules, keep_option, rule_option
+from tether.ui.console import out
 
 if TYPE_CHECKING:
     from tether.variants.store import RunRecord
@@ -39,8 +39,8 @@ def variants(
         runs(clean=False)
         return
 
-    from tether.cli.progress import ProgressPrinter
     from tether.cli.running import run_cancellable
+    from tether.ui.progress import ProgressPrinter
     from tether.variants.gallery import write_gallery
     from tether.variants.rubric import load_weights
     from tether.variants.run import VariantPlan, run_variants

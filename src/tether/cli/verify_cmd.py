@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tether.cli.console import note, out
+from tether.ui.console import note, out
 
 
 def verify(
@@ -44,7 +44,7 @@ def verify(
     table = Table(title="readiness", title_justify="left")
     for column in ("tier", "gate", "status", "seconds", "summary", "full output"):
         table.add_column(column, justify="right" if column == "seconds" else "left")
-    from tether.cli.progress import STATUS_COLORS
+    from tether.ui.progress import STATUS_COLORS
 
     for r in results:
         color = STATUS_COLORS.get(r.status, "red")

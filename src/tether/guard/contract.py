@@ -47,6 +47,11 @@ class Contract:
         return [r for r in self.rules if r.kind == kind]
 
     @property
+    def protected(self) -> tuple[str, ...]:
+        """Every protected glob: the task's and its protect rules' (for the sandbox)."""
+        return (*self.protect, *(p for r in self.rules_of("protect") for p in r.paths))
+
+    @property
     def scopes(self) -> tuple[str, ...]:
         """Every scope glob: the task's and its scope rules' (which names tests)."""
         return (*self.scope, *(p for r in self.rules_of("scope") for p in r.paths))

@@ -54,6 +54,7 @@ class StepVerdict:
     restored: list[str] | None = None
     streak: int = 0
     limit: int = 3
+    diff_lines: int = 0  # the task's diff after the step (added+removed lines)
 
     @property
     def rolled_back(self) -> bool:
@@ -96,6 +97,7 @@ class TaskStepGuard:
         self._good = ""
         self._good_changes: dict[str, FileChange] = {}
         self._base_oversized: set[tuple[str, int]] = set()
+        self._previous: tuple[str, dict[str, FileChange]] | None = None
         self.streak = 0
 
     @property
@@ -122,6 +124,7 @@ class TaskStepGuard:
         tree = self.tree.snapshot()
         if tree == self._good:
             return []
+        self._previous = None  # the user's edit is on top: the last step is not reopened
         paths = sorted(c.path for c in self.tree.changes(self._good, tree))
         self._base = self.tree.graft(self._base, tree, paths)
         self._good = tree
@@ -138,6 +141,7 @@ class TaskStepGuard:
             violations += self._check_copies()
         changed: list[str] = []
         restored: list[str] | None = None
+        lines = sum(c.lines for c in self._good_changes.values())
         tree = self.tree.snapshot() if wrote else before
         new_large = [f for f in self.tree.left_out() if f not in self._base_oversized]
         if tree != before or new_large:
@@ -152,6 +156,7 @@ class TaskStepGuard:
                 restored += [path for path, _ in new_large if self.tree.remove(path)]
             else:
                 changed = self._accept(tree, changes)
+                lines = sum(c.lines for c in changes)
         self.streak = self.streak + 1 if violations else 0
         return StepVerdict(
             before=before,
@@ -161,7 +166,28 @@ class TaskStepGuard:
             restored=restored,
             streak=self.streak,
             limit=self.max_violations,
+            diff_lines=lines,
         )
+
+    def reject(self) -> list[str]:
+        """Roll the last kept step back to the tree before it (a reviewer said no)."""
+        if not self._reopen():
+            return []
+        return self.tree.restore(self._good)
+
+    def rejudge(self) -> StepVerdict:
+        """The last kept step, judged again under the contract as it is now (a rule the
+        developer added while the step waited for review); rolled back if it breaks it."""
+        before = self._good
+        if not self._reopen():
+            return StepVerdict(before=before, after=before, limit=self.max_violations)
+        return self.judge(True, [])
+
+    def _reopen(self) -> bool:
+        if self._previous is None:
+            return False
+        (self._good, self._good_changes), self._previous = self._previous, None
+        return True
 
     def _take_copies(self) -> None:
         for copy in (self.ledger, self.git_state):
@@ -214,6 +240,7 @@ class TaskStepGuard:
     def _accept(self, tree: str, changes: list[FileChange]) -> list[str]:
         """This step's own changes (``_step_files``); the tree becomes the good one."""
         step = [f.path for f in self._step_files(changes)]
+        self._previous = (self._good, self._good_changes)
         self._good, self._good_changes = tree, {c.path: c for c in changes}
         return step
 

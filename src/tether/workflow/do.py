@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from tether.agent.outcomes import TaskResult
+from tether.agent.seams import Steering
 from tether.gates.suite import GateSuite
+from tether.guard.live import LiveRules
 from tether.workflow.planfile import read_agents_md
 from tether.workflow.preflight import check_work_tree
 from tether.workflow.roles import Roles
@@ -19,8 +21,11 @@ async def do_task(
     role: str = "executor",
     commit: bool | None = None,
     allow_detached: bool = False,
+    live: LiveRules | None = None,
+    steering: Steering | None = None,
 ) -> TaskResult:
-    """Run one task in the workspace's repository (which must be a git repository)."""
+    """Run one task in the workspace's repository (which must be a git repository);
+    ``live`` and ``steering``: the session's rules and the developer, while it runs."""
     check_work_tree(ws, allow_detached)
     factory = TaskFactory(ws.root, ws.config.config, lambda t: ws.log.note_once(t, t))
     task = factory.from_instruction(instruction, flags)
@@ -34,6 +39,8 @@ async def do_task(
         session=ws.session_id,
         suite=suite,
         agents_md=read_agents_md(ws),
+        live=live,
+        steering=steering,
     )
     with work_tree_lock(ws.root):
         async with roles:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from tether.agent.outcomes import TaskResult, TaskStatus
+from tether.agent.seams import Steering
 from tether.agent.task import Task
 from tether.errors import UsageError
 from tether.gates.suite import GateSuite
+from tether.guard.live import LiveRules
 from tether.memory import progress_md
 from tether.memory.locations import ledger_files
 from tether.memory.plan_md import Plan, PlanTask
@@ -53,12 +55,14 @@ async def run_plan(
     max_steps: int | None = None,
     allow_detached: bool = False,
     rules: tuple[Rule, ...] = (),
+    live: LiveRules | None = None,
+    steering: Steering | None = None,
 ) -> RunReport:
     report = RunReport()
     check_work_tree(ws, allow_detached)
     if _pick(load_plan(ws), task_id) is None:  # also reports a malformed PLAN.md first
         return report
-    runner = _PlanRunner(ws, max_steps, rules)
+    runner = _PlanRunner(ws, max_steps, rules, live, steering)
     with work_tree_lock(ws.root):
         known = {t.id for t in load_plan(ws).tasks}
         async with runner.roles:
@@ -99,10 +103,19 @@ def _pick(plan: Plan, task_id: str | None, known: set[str] | None = None) -> Pla
 class _PlanRunner:
     """Runs plan tasks in one workspace, one executor model shared across tasks."""
 
-    def __init__(self, ws: Workspace, max_steps: int | None, rules: tuple[Rule, ...] = ()):
+    def __init__(
+        self,
+        ws: Workspace,
+        max_steps: int | None,
+        rules: tuple[Rule, ...] = (),
+        live: LiveRules | None = None,
+        steering: Steering | None = None,
+    ):
         self.ws = ws
         self.max_steps = max_steps
         self.rules = rules
+        self.live = live
+        self.steering = steering
         self.suite = GateSuite.load(ws.root, ws.config.config)
         self.roles = Roles(ws)
         self.roles.require("executor", *(["reviewer"] if self.suite.needs_review else []))
@@ -169,6 +182,8 @@ class _PlanRunner:
             session=self.ws.session_id,
             suite=self.suite,
             agents_md=read_agents_md(self.ws),
+            live=self.live,
+            steering=self.steering,
         )
 
     def _resume_base(self, task_id: str) -> str | None:

@@ -29,9 +29,10 @@ def sandbox_for(root: Path, config: TetherConfig, contract: Contract | None = No
     read_only: list[str] = []
     network = False
     if contract is not None:
-        read_only = [p for p in repo_files(root) if matches_any(contract.protect, p)]
+        protected = list(contract.protected)
+        read_only = [p for p in repo_files(root) if matches_any(protected, p)]
         # a protected file git ignores (a .env) is no repo file, but it is protected
-        read_only += [p for p in contract.protect if not is_glob(p) and (root / p).exists()]
+        read_only += [p for p in protected if not is_glob(p) and (root / p).exists()]
         read_only += list(contract.ledger_files)
         read_only += [p for p in contract.rule_files if not contract.rule_file_in_scope(p)]
         network = contract.allow_network

@@ -13,6 +13,7 @@ from tether.agent.guidance import SmallModelGuide
 from tether.agent.loop import Executor
 from tether.agent.outcomes import TaskResult
 from tether.agent.prompt import EXECUTOR_SYSTEM, TaskPrompt
+from tether.agent.seams import Steering
 from tether.agent.state import LoopSettings
 from tether.agent.task import Task
 from tether.config import RoleConfig, TetherConfig
@@ -23,6 +24,7 @@ from tether.guard.contract import Contract
 from tether.guard.diffcheck import DiffContract
 from tether.guard.gitstate import GitStateCopy, git_dir_of
 from tether.guard.ledger import LedgerCopy
+from tether.guard.live import LiveRules
 from tether.guard.policy import ActionPolicy
 from tether.guard.stepguard import TaskStepGuard
 from tether.models.types import Model
@@ -59,6 +61,8 @@ class TaskSetting:
     suite: GateSuite
     agents_md: str | None = None
     port: int | None = None
+    live: LiveRules | None = None  # the session's rules, followed while the task runs
+    steering: Steering | None = None  # the developer: stop, review, what they said
 
     @property
     def evidence_dir(self) -> Path:
@@ -110,10 +114,12 @@ def checkpoints_for(root: Path, contract: Contract) -> ShadowCheckpoints:
 
     def covers(rel: str) -> bool:
         return (
-            always_covered(rel) or rel in contract.rule_files or matches_any(contract.protect, rel)
+            always_covered(rel)
+            or rel in contract.rule_files
+            or matches_any(list(contract.protected), rel)
         )
 
-    dirs = tuple(p.split("*")[0].rstrip("/") for p in contract.protect if p.split("*")[0])
+    dirs = tuple(p.split("*")[0].rstrip("/") for p in contract.protected if p.split("*")[0])
     scanner = TreeScanner(
         git, contract.ledger_files, covers, dirs, max_file_bytes=contract.max_file_bytes
     )
@@ -143,11 +149,17 @@ async def run_task(
 ) -> TaskResult:
     """Run ``task`` with ``model`` in ``setting.root`` (the model is not closed here),
     then apply the failure policy. ``before_settle`` sees the tree as the task left it."""
+    own = task.contract  # the live rules apply over it (a dropped one leaves it as it was)
+    if setting.live is not None:  # the sandbox and snapshots cover the live protect rules
+        task = replace(task, contract=own.with_rules(setting.live.rules))
     sandbox = sandbox_for(setting.root, setting.config, task.contract)
     _note_sandbox(setting, sandbox)
     worktree = GitWorkTree(checkpoints_for(setting.root, task.contract), setting.session)
     _note_left_out(setting, worktree)
-    executor = build_executor(setting, task, model, options, sandbox, worktree, reviewer)
+    policy = ActionPolicy(setting.root, own if setting.live is not None else task.contract)
+    if setting.live is not None:
+        setting.live.attach(policy)
+    executor = build_executor(setting, task, model, options, (policy, sandbox), worktree, reviewer)
     if executor.gates is None or not executor.gates.verifies:
         setting.log.note_once(
             "unverified",
@@ -164,7 +176,11 @@ async def run_task(
         system=options.system,
         brief=options.brief,
     )
-    result = await executor.run(task, prompt)
+    try:
+        result = await executor.run(task, prompt)
+    finally:
+        if setting.live is not None:
+            setting.live.detach(policy)
     if before_settle is not None:
         await before_settle(result)
     return apply_failure_policy(worktree, task, result)
@@ -175,13 +191,14 @@ def build_executor(
     task: Task,
     model: Model,
     options: RunOptions,
-    sandbox: Sandbox,
+    guarded: tuple[ActionPolicy, Sandbox],
     worktree: GitWorkTree,
     reviewer: Reviewer | None,
 ) -> Executor:
-    """The executor of one task, every seam filled."""
+    """The executor of one task, every seam filled (``guarded``: its action policy and
+    the sandbox its commands run in)."""
     root, config = setting.root, setting.config
-    policy = ActionPolicy(root, task.contract)
+    policy, sandbox = guarded
     git_dir = git_dir_of(root)
     guard = TaskStepGuard(
         worktree,
@@ -207,6 +224,7 @@ def build_executor(
             handoff_at=options.handoff_at,
             session=setting.session,
         ),
+        steering=setting.steering,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from tether.cli.console import status_color
+from tether.ui.console import status_color
 
 # uncovered: the gate ran but no test is known to reach the change (not a failure)
 STATUS_COLORS = {"pass": "green", "skip": "dim", "uncovered": "yellow"}

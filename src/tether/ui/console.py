@@ -1,4 +1,4 @@
-"""Shared Rich consoles and error printing for the CLI."""
+"""Shared Rich consoles and error printing for the commands and the session."""
 
 from __future__ import annotations
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from tether.rules.pyparse import Parsed, key
+
 TYPING_CALLS = {"TypeVar", "NewType", "TypeAliasType", "ParamSpec", "TypeVarTuple"}
 TYPING_NAMES = {
     "Union", "Optional", "Literal", "Callable", "Annotated", "Final", "ClassVar", "Dict",
@@ -50,84 +52,85 @@ class TypeChange:
         return f"`{self.symbol}` {self.what} {change} in {path}:{self.line}"
 
 
-def type_changes(old: ast.Module, new: ast.Module, stub: bool = False) -> list[TypeChange]:
+def type_changes(old: Parsed, new: Parsed, stub: bool = False) -> list[TypeChange]:
     """What changed in the type facts from ``old`` to ``new``."""
     if stub:
-        if ast.dump(old) == ast.dump(new):
+        if ast.dump(old.tree) == ast.dump(new.tree):
             return []
-        line = _first_difference(old, new)
+        line = _first_difference(old.tree, new.tree)
         return [TypeChange("stub", "contents", "…", "…", line)]
     before, after = facts(old), facts(new)
-    owners_after = _owners(new)
+    owners_after = _owners(new.tree)
     found: list[TypeChange] = []
-    for key, fact in before.items():
-        now = after.get(key)
+    for name, fact in before.items():
+        now = after.get(name)
         if now is None:  # a removed parameter or function is keep: signatures' concern
             if fact.what == "field" and fact.symbol.rsplit(".", 1)[0] in owners_after:
                 found.append(TypeChange(fact.symbol, "field", fact.text, None, fact.line))
             continue
-        if now.text != fact.text:
+        if key(now.text) != key(fact.text):
             found.append(TypeChange(fact.symbol, fact.what, fact.text, now.text, now.line))
-    owners_before = _owners(old)
-    for key, fact in after.items():
+    owners_before = _owners(old.tree)
+    for name, fact in after.items():
         owner = fact.symbol.rsplit(".", 1)[0]
-        added = key not in before and fact.what == "field" and owner in owners_before
+        added = name not in before and fact.what == "field" and owner in owners_before
         if added and _has_fields(before, owner):
             found.append(TypeChange(fact.symbol, "field", None, fact.text, fact.line))
     return sorted(found, key=lambda c: c.line)
 
 
-def facts(module: ast.Module) -> dict[tuple[str, str, str], Fact]:
+Facts = dict[tuple[str, str, str], Fact]
+
+
+def facts(source: Parsed) -> Facts:
     """Every type fact of the module, keyed by (symbol, what, owner)."""
-    out: dict[tuple[str, str, str], Fact] = {}
-    _walk(module.body, "", out, in_class=False)
+    out: Facts = {}
+    _walk(source, source.tree.body, "", out, in_class=False)
     return out
 
 
-def _walk(
-    body: list[ast.stmt], prefix: str, out: dict[tuple[str, str, str], Fact], in_class: bool
-) -> None:
+def _walk(source: Parsed, body: list[ast.stmt], prefix: str, out: Facts, in_class: bool) -> None:
+    text = source.text
     for node in body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            _function(node, prefix, out)
+            _function(source, node, prefix, out)
         elif isinstance(node, ast.ClassDef):
             name = prefix + node.name
-            bases = ", ".join(ast.unparse(b) for b in node.bases) or None
+            bases = ", ".join(text(b) for b in node.bases) or None
             _add(out, Fact(name, "bases", bases, node.lineno), name)
-            _walk(node.body, name + ".", out, in_class=True)
+            _walk(source, node.body, name + ".", out, in_class=True)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             name = prefix + node.target.id
             what = "field" if in_class else "annotation"
-            if ast.unparse(node.annotation).endswith("TypeAlias") and node.value is not None:
-                _add(out, Fact(name, "type alias", ast.unparse(node.value), node.lineno), prefix)
-            _add(out, Fact(name, what, ast.unparse(node.annotation), node.lineno), prefix)
+            annotation = text(node.annotation)
+            if annotation.endswith("TypeAlias") and node.value is not None:
+                _add(out, Fact(name, "type alias", text(node.value), node.lineno), prefix)
+            _add(out, Fact(name, what, annotation, node.lineno), prefix)
         elif isinstance(node, ast.Assign) and not in_class and _is_alias(node.value):
             for target in node.targets:
                 if isinstance(target, ast.Name):
-                    fact = Fact(
-                        prefix + target.id, "type alias", ast.unparse(node.value), node.lineno
-                    )
+                    fact = Fact(prefix + target.id, "type alias", text(node.value), node.lineno)
                     _add(out, fact, prefix)
         elif isinstance(node, ast.If | ast.Try):  # TYPE_CHECKING blocks, fallbacks
             for block in _blocks(node):
-                _walk(block, prefix, out, in_class)
+                _walk(source, block, prefix, out, in_class)
 
 
 def _function(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, prefix: str, out: dict[tuple[str, str, str], Fact]
+    source: Parsed, node: ast.FunctionDef | ast.AsyncFunctionDef, prefix: str, out: Facts
 ) -> None:
     name = prefix + node.name
     args = node.args
     every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
     every += [a for a in (args.vararg, args.kwarg) if a is not None]
     for arg in every:
-        text = ast.unparse(arg.annotation) if arg.annotation is not None else None
+        text = source.text(arg.annotation) if arg.annotation is not None else None
         _add(out, Fact(f"{name}({arg.arg})", "parameter", text, arg.lineno), name)
-    returns = ast.unparse(node.returns) if node.returns is not None else None
+    returns = source.text(node.returns) if node.returns is not None else None
     _add(out, Fact(name, "return annotation", returns, node.lineno), name)
 
 
-def _add(out: dict[tuple[str, str, str], Fact], fact: Fact, owner: str) -> None:
+def _add(out: Facts, fact: Fact, owner: str) -> None:
     out[(fact.symbol, fact.what, owner)] = fact
 
 
@@ -184,7 +187,7 @@ def _owners(module: ast.Module) -> set[str]:
     return names
 
 
-def _has_fields(found: dict[tuple[str, str, str], Fact], owner: str) -> bool:
+def _has_fields(found: Facts, owner: str) -> bool:
     return any(f.what == "field" and f.symbol.rsplit(".", 1)[0] == owner for f in found.values())
 
 

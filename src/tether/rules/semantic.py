@@ -5,7 +5,6 @@ and the symbol. The guard rolls the step back on any breach."""
 
 from __future__ import annotations
 
-import ast
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from tether.rules.deps import dependency_changes, is_manifest
 from tether.rules.globs import is_glob, matches_any
 from tether.rules.paths import TEST_FOLDERS, is_test_path
+from tether.rules.pyparse import Parsed
 from tether.rules.pytypes import type_changes
 from tether.rules.rule import Rule
 from tether.rules.signatures import public_signatures, signature_changes
@@ -65,7 +65,8 @@ def check(rules: Sequence[Rule], steps: Sequence[FileStep], scope: Sequence[str]
         wanted = [r for r in keeps(rules) if applies(r, step.path)]
         if not wanted:
             continue
-        trees = _parsed(step) if any(r.what in ("types", "signatures") for r in wanted) else None
+        python = any(r.what in ("types", "signatures") for r in wanted)
+        trees = _parsed(step) if python else None
         for rule in wanted:
             found += [Breach(rule.exact(), d) for d in _details(rule, step, trees, scope)]
     return found
@@ -74,7 +75,7 @@ def check(rules: Sequence[Rule], steps: Sequence[FileStep], scope: Sequence[str]
 def _details(
     rule: Rule,
     step: FileStep,
-    trees: tuple[ast.Module, ast.Module] | None,
+    trees: tuple[Parsed, Parsed] | None,
     scope: Sequence[str],
 ) -> list[str]:
     if rule.what == "tests":
@@ -91,10 +92,7 @@ def _details(
     if rule.what == "types":
         stub = step.path.endswith(".pyi")
         return [c.describe(step.path) for c in type_changes(old, new, stub)]
-    old_text, new_text = _text(step.old), _text(step.new)
-    return [
-        c.describe(step.path) for c in signature_changes(old_text, new_text, step.path, old, new)
-    ]
+    return [c.describe(step.path) for c in signature_changes(old, new, step.path)]
 
 
 def _whole_file(rule: Rule, step: FileStep) -> list[str]:
@@ -103,10 +101,8 @@ def _whole_file(rule: Rule, step: FileStep) -> list[str]:
     if step.path.endswith(".pyi"):
         return [f"the stub {step.path} was {'added' if step.old is None else 'deleted'}"]
     if step.new is None and rule.what == "signatures" and step.old is not None:
-        try:
-            public = public_signatures(ast.parse(step.old))
-        except SyntaxError:
-            public = []
+        parsed = Parsed.parse(step.old)
+        public = public_signatures(parsed) if parsed is not None else []
         if public:
             return [f"{step.path} was deleted with {len(public)} public definition(s)"]
     return []
@@ -131,14 +127,8 @@ def _names_literally(glob: str, path: str) -> bool:
     return not is_glob(glob) and posixpath.normpath(glob) == path
 
 
-def _parsed(step: FileStep) -> tuple[ast.Module, ast.Module] | None:
+def _parsed(step: FileStep) -> tuple[Parsed, Parsed] | None:
     if step.old is None or step.new is None:
         return None
-    try:
-        return ast.parse(step.old), ast.parse(step.new)
-    except (SyntaxError, ValueError):
-        return None
-
-
-def _text(data: bytes) -> str:
-    return data.decode("utf-8", "replace")
+    old, new = Parsed.parse(step.old), Parsed.parse(step.new)
+    return (old, new) if old is not None and new is not None else None

@@ -11,9 +11,12 @@ of the two versions. A fast path skips griffe when the public signatures, read w
 from __future__ import annotations
 
 import ast
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tether.rules.pyparse import Parsed
 
 
 @dataclass(frozen=True)
@@ -26,48 +29,104 @@ class SignatureChange:
         return f"`{self.symbol}` {self.detail} in {path}:{self.line}"
 
 
-def public_signatures(module: ast.Module) -> list[str]:
-    """The public surface as text: each public def and class with its signature."""
-    out: list[str] = []
+Node = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
-    def walk(body: list[ast.stmt], prefix: str) -> None:
+
+def surface(source: Parsed) -> dict[str, tuple[str, Node]]:
+    """Each public top-level function and class: its signature text (decorators and
+    header; for a class, its header, annotated fields and public methods' headers)."""
+    out: dict[str, tuple[str, Node]] = {}
+
+    def walk(body: list[ast.stmt]) -> None:
         for node in body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 if _public(node.name):
-                    decorators = ",".join(ast.unparse(d) for d in node.decorator_list)
-                    returns = ast.unparse(node.returns) if node.returns else ""
-                    out.append(
-                        f"def {prefix}{node.name}({ast.unparse(node.args)})->{returns}@{decorators}"
-                    )
-            elif isinstance(node, ast.ClassDef) and _public(node.name):
-                out.append(f"class {prefix}{node.name}({','.join(map(ast.unparse, node.bases))})")
-                walk(node.body, f"{prefix}{node.name}.")
+                    out[node.name] = (_signature(source, node), node)
             elif isinstance(node, ast.If | ast.Try):
-                for block in (node.body, node.orelse):
-                    walk(block, prefix)
+                walk(node.body)
+                walk(node.orelse)
 
-    walk(module.body, "")
+    walk(source.tree.body)
     return out
 
 
-def signature_changes(
-    old_text: str, new_text: str, path: str, old: ast.Module, new: ast.Module
-) -> list[SignatureChange]:
-    """What broke in the public API from ``old`` to ``new`` (parsed already)."""
-    if public_signatures(old) == public_signatures(new):
+def _signature(source: Parsed, node: Node) -> str:
+    decorators = " ".join(source.text(d) for d in node.decorator_list)
+    first = node.body[0]
+    if first.lineno > node.lineno:
+        head = source.span(node.lineno, first.lineno - 1)
+    else:
+        head = source.lines[node.lineno - 1][: first.col_offset].decode("utf-8", "replace")
+    parts = [decorators, " ".join(head.split())]
+    if isinstance(node, ast.ClassDef):
+        for member in node.body:
+            if isinstance(member, ast.AnnAssign):
+                parts.append(source.text(member))
+            elif isinstance(member, Node) and _public(member.name):
+                parts.append(_signature(source, member))
+    return " | ".join(parts)
+
+
+def public_signatures(source: Parsed) -> list[str]:
+    """The public surface as text, in order (a module with none exposes nothing)."""
+    return [text for text, _ in surface(source).values()]
+
+
+def signature_changes(old: Parsed, new: Parsed, path: str) -> list[SignatureChange]:
+    """What broke in the public API from ``old`` to ``new``. griffe reads only the
+    definitions whose signature text changed, so its cost follows the change's size."""
+    before, after = surface(old), surface(new)
+    changed = [n for n in before if n not in after or after[n][0] != before[n][0]]
+    if not changed:
         return []
     import griffe  # only when a public signature changed (about 0.1 s to import)
 
+    old_text, old_lines = _extract(old, [before[n][1] for n in changed])
+    new_text, new_lines = _extract(new, [after[n][1] for n in changed if n in after])
     name = Path(path).stem if Path(path).stem != "__init__" else Path(path).parent.name or "m"
     try:
-        before = griffe.visit(name, Path(path), old_text)
-        after = griffe.visit(name, Path(path), new_text)
-    except Exception:  # griffe could not model one version: judge by ast alone
-        return [SignatureChange("module", "public signatures changed", 1)]
-    found = [_breakage(b) for b in griffe.find_breaking_changes(before, after)]
-    found += _beyond_breakages(before, after)
-    unique = {(c.symbol, c.detail): c for c in found}
+        old_module = griffe.visit(name, Path(path), old_text)
+        new_module = griffe.visit(name, Path(path), new_text)
+    except Exception:  # griffe could not model one version: say what ast saw
+        return [
+            SignatureChange(n, "public signature changed", _node_line(after, before, n))
+            for n in changed
+        ]
+    found = [_breakage(b) for b in griffe.find_breaking_changes(old_module, new_module)]
+    found += _beyond_breakages(old_module, new_module)
+
+    def in_file(change: SignatureChange) -> SignatureChange:
+        top = change.symbol.split(".")[0]
+        lines = new_lines if top in after else old_lines
+        line = lines.get(change.line, _node_line(after, before, top))
+        return SignatureChange(change.symbol, change.detail, line)
+
+    unique = {(c.symbol, c.detail): in_file(c) for c in found}
     return sorted(unique.values(), key=lambda c: c.line)
+
+
+def _extract(source: Parsed, nodes: list[Node]) -> tuple[str, dict[int, int]]:
+    """The nodes' source as one module, and its line → the file's line."""
+    chunks: list[str] = []
+    lines: dict[int, int] = {}
+    at = 1
+    for node in nodes:
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        end = node.end_lineno or node.lineno
+        raw = b"\n".join(source.lines[start - 1 : end]).decode("utf-8", "replace")
+        chunk = textwrap.dedent(raw)
+        for offset in range(end - start + 1):
+            lines[at + offset] = start + offset
+        chunks.append(chunk)
+        at += end - start + 2
+    return "\n\n".join(chunks) + "\n", lines
+
+
+def _node_line(
+    after: dict[str, tuple[str, Node]], before: dict[str, tuple[str, Node]], name: str
+) -> int:
+    found = after.get(name) or before.get(name)
+    return found[1].lineno if found else 1
 
 
 def _breakage(breakage: Any) -> SignatureChange:

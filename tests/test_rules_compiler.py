@@ -201,3 +201,12 @@ def test_echo_shows_what_a_glob_matches() -> None:
     assert compile_rules("only src/new.py", FILES).echo(FILES) == [
         "→ scope: src/new.py (new: src/new.py)"
     ]
+
+
+def test_a_rule_naming_a_path_outside_the_repository_is_refused() -> None:
+    compiled = compile_rules("only ../etc/passwd, and protect /etc/hosts; keep types", FILES)
+    assert [r.exact() for r in compiled.rules] == ["keep: types"]
+    assert compiled.problems == (
+        "scope: ../etc/passwd: '../etc/passwd' is outside the repository",
+        "protect: /etc/hosts: '/etc/hosts' is outside the repository",
+    )

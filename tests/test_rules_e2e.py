@@ -131,3 +131,70 @@ def test_an_unknown_keep_is_a_clear_error(repo: Path) -> None:
     assert result.returncode == 2
     assert "--keep: 'typos' is not something a task can keep" in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+SUBMIT = {
+    "tool_calls": [
+        {
+            "name": "submit_rules",
+            "arguments": {
+                "rules": [
+                    {"kind": "protect", "paths": ["src/plan_md.py"]},
+                    {"kind": "advice", "what": "prefer pure functions"},
+                ]
+            },
+        }
+    ]
+}
+
+
+def test_what_the_compiler_cannot_read_goes_to_the_planner_with_submit_rules(
+    repo: Path, scripted: Callable[..., ScriptedServer]
+) -> None:
+    plan_repo(repo)
+    server = scripted({"models": {"plan": [SUBMIT]}, "default": []})
+    env = model_env(server, role="planner", model="plan")
+    result = run_tether("rules", "the parser is sacred", "--ask", "--json", cwd=repo, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert data["rules"] == [] and data["unparsed"] == ["the parser is sacred"]
+    assert [r["rule"] for r in data["proposed"]] == [
+        "protect: src/plan_md.py",
+        "advice: prefer pure functions",
+    ]
+    request = server.requests[0]["body"]
+    assert request["tools"][0]["function"]["name"] == "submit_rules"
+    assert "the parser is sacred" in request["messages"][-1]["content"]
+
+
+def test_a_bad_submit_rules_answer_is_asked_again_then_refused(
+    repo: Path, scripted: Callable[..., ScriptedServer]
+) -> None:
+    plan_repo(repo)
+    bad = {"tool_calls": [{"name": "submit_rules", "arguments": {"rules": [{"kind": "scope"}]}}]}
+    server = scripted({"models": {"plan": [bad, bad]}, "default": []})
+    env = model_env(server, role="planner", model="plan")
+    result = run_tether("rules", "the parser is sacred", "--ask", cwd=repo, env=env)
+    assert result.returncode == 2
+    assert "the planner's answer was not a rule set (rule 1: a scope rule needs paths)" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert "a scope rule needs paths" in server.requests[1]["body"]["messages"][-1]["content"]
+
+
+def test_the_session_asks_the_planner_and_applies_its_rules_once_confirmed(
+    repo: Path, scripted: Callable[..., ScriptedServer]
+) -> None:
+    plan_repo(repo)
+    server = scripted({"models": {"plan": [SUBMIT, SUBMIT]}, "default": []})
+    env = model_env(server, role="planner", model="plan")
+    lines = ["/rule the parser is sacred", "y", "/rules", "/rule the parser is holy", "n", "/rules"]
+    result = run_tether("pair", cwd=repo, env=env, input="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "→ protect: src/plan_md.py (the planner's reading)" in out
+    assert "1. protect: src/plan_md.py" in out and "2. advice: prefer pure functions" in out
+    # refused: what was said stays advice, said as such
+    assert "→ not a rule, only advice: the parser is holy" in out
+    assert "3. advice: the parser is holy" in out

@@ -12,6 +12,7 @@ caller asks the planner model (``schema.py``) or keeps it as advice.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ class Compiled:
     text: str
     rules: tuple[Rule, ...] = ()
     unparsed: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()  # rules refused (a path that leaves the repository)
 
     def with_advice(self, source: str = "") -> tuple[Rule, ...]:
         """The rules, and every unparsed clause as advice (never silently dropped)."""
@@ -118,6 +120,7 @@ class Compiled:
             shown = files.shown(rule.paths) if files and rule.paths else ""
             lines.append(f"→ {rule.exact()}" + (f" {shown}" if shown else ""))
         lines += [f"→ not a rule, only advice: {text}" for text in self.unparsed]
+        lines += [f"→ refused: {problem}" for problem in self.problems]
         return lines
 
 
@@ -168,7 +171,26 @@ def compile_rules(text: str, files: RepoFiles | None = None, source: str = "") -
         rules += [r.said(source) for r in clause.rules]
         if left:
             unparsed.append(_unmask(left, literals))
-    return Compiled(text=text, rules=tuple(_merged(rules)), unparsed=tuple(unparsed))
+    kept, problems = _inside(_merged(rules))
+    return Compiled(text, tuple(kept), tuple(unparsed), tuple(problems))
+
+
+def _inside(rules: list[Rule]) -> tuple[list[Rule], list[str]]:
+    """Rules name paths inside the repository; one that does not is refused."""
+    kept: list[Rule] = []
+    problems: list[str] = []
+    for rule in rules:
+        bad = [p for p in rule.paths if _leaves(p)]
+        if bad:
+            problems.append(f"{rule.exact()}: {bad[0]!r} is outside the repository")
+        else:
+            kept.append(rule)
+    return kept, problems
+
+
+def _leaves(path: str) -> bool:
+    norm = posixpath.normpath(path.replace("\\", "/"))
+    return path.startswith(("/", "~")) or norm == ".." or norm.startswith("../")
 
 
 # --- pass 1 and 2: placeholders and normal form --------------------------------------

@@ -184,7 +184,9 @@ class Session:
         self._files = None  # new files may have appeared
         compiled = compile_rules(text, self.files, "session")
         for line in compiled.echo(self.files):
-            if not line.startswith("→ not a rule"):
+            if line.startswith("→ refused"):
+                self.say(f"[red]{escape(line)}[/] (rules name paths inside the repository)")
+            elif not line.startswith("→ not a rule"):
                 self.say(f"[cyan]{escape(line)}[/]")
         if compiled.rules:
             self.add_rules(list(compiled.rules))

@@ -50,6 +50,10 @@ def compile_texts(
     out: list[Rule] = []
     for text in texts:
         compiled = compile_rules(text, files, source)
+        if compiled.problems:
+            raise UsageError(
+                f"{source}: {compiled.problems[0]}", hint="rules name paths inside the repository"
+            )
         out += compiled.with_advice(source)
         if note is not None:
             for left in compiled.unparsed:

@@ -108,13 +108,15 @@ def test_the_session_steers_stops_undoes_and_reviews(
     child.sendline(f"{SECOND} on src/a.py")
     child.expect_exact("step 1 changed src/a.py")
     child.expect_exact("+A = 3")
+    (repo / "notes.md").write_text("mine\n")  # the developer edits while the step waits
     child.sendline("y")
     child.expect_exact("kept")
+    child.expect_exact("you changed notes.md")  # seen before the next step's tools run
     child.expect_exact("step 2 changed src/a.py")
     child.sendline("n too big a change")
     child.expect_exact("rolled back on review")
     child.expect_exact("done, unverified")
-    assert read(repo, "src/a.py") == "A = 3\n"
+    assert read(repo, "src/a.py") == "A = 3\n" and read(repo, "notes.md") == "mine\n"
     last = server.requests[-1]["body"]["messages"]
     assert any("rolled it back: too big a change" in str(m.get("content")) for m in last)
 
@@ -149,7 +151,7 @@ def test_without_a_terminal_the_session_reads_plain_lines(repo: Path) -> None:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "plan")
     lines = [
-        "/rule only src/cli.py and don't touch the types",
+        "only src/cli.py and don't touch the types",  # idle: a rule, not a task
         "/rules",
         "/save plan T1",
         "/save agents",
@@ -162,6 +164,7 @@ def test_without_a_terminal_the_session_reads_plain_lines(repo: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "→ scope: src/cli.py" in out and "→ keep: types" in out
+    assert "type a task to start; the rule applies to it" in out
     assert "1. scope: src/cli.py" in out and "2. keep: types" in out
     assert "PLAN.md T1: added 2 rule(s)" in out
     assert "AGENTS.md: added 2 rule(s)" in out

@@ -3,7 +3,6 @@ most twice with the errors."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,8 @@ from typing import Any
 from tether.errors import TetherError
 from tether.guard.contract import Contract
 from tether.guard.policy import ActionPolicy
-from tether.models.types import Message, Model, ModelRequest, ToolCall, ToolSpec
+from tether.models.types import Model, ToolCall, ToolSpec
+from tether.planner.asking import arguments, ask
 from tether.rules.globs import is_glob, matches_any
 
 MAX_ASKS = 3
@@ -89,52 +89,34 @@ def planner_prompt(
 async def make_plan(
     model: Model, root: Path, files: list[str], prompt: str, max_output_tokens: int = 8192
 ) -> list[PlannedTask]:
-    messages: list[Message] = [Message("user", prompt)]
-    problems: list[str] = []
-    for _ in range(MAX_ASKS):
-        request = ModelRequest(
-            system=SYSTEM,
-            messages=tuple(messages),
-            tools=(SUBMIT_PLAN,),
-            max_output_tokens=max_output_tokens,
-            prefix_messages=1,
-        )
-        completion = await model.complete(request)
-        tasks, problems = validate_plan(completion.tool_calls, root, files)
-        if not problems:
-            return tasks
-        messages.append(Message("assistant", completion.content, completion.tool_calls))
-        report = "The plan was rejected:\n" + "\n".join(f"- {p}" for p in problems)
-        messages += [Message("tool", report, tool_call_id=c.id) for c in completion.tool_calls]
-        messages.append(
-            Message(
-                "user",
-                report + "\nFix these problems and call submit_plan again with the whole plan.",
-            )
-        )
-    raise PlanningError(
-        f"the planner's plan broke the rules {MAX_ASKS} times; last problems: "
-        + "; ".join(problems[:5]),
-        hint="try a more capable planner model, or a more specific goal",
+    tasks, problems = await ask(
+        model,
+        SYSTEM,
+        prompt,
+        SUBMIT_PLAN,
+        lambda calls: validate_plan(calls, root, files),
+        MAX_ASKS,
+        max_output_tokens,
+        what="plan",
+        again="Fix these problems and call submit_plan again with the whole plan.",
     )
+    if problems:
+        raise PlanningError(
+            f"the planner's plan broke the rules {MAX_ASKS} times; last problems: "
+            + "; ".join(problems[:5]),
+            hint="try a more capable planner model, or a more specific goal",
+        )
+    return tasks
 
 
 def validate_plan(
     calls: tuple[ToolCall, ...], root: Path, files: list[str]
 ) -> tuple[list[PlannedTask], list[str]]:
     """The tasks, or the list of rules the answer broke."""
-    call = next((c for c in calls if c.name == "submit_plan"), None)
-    if call is None:
-        return [], ["answer with one submit_plan tool call, not text"]
-    try:
-        data = json.loads(call.arguments or "{}")
-    except json.JSONDecodeError as exc:
-        return [], [f"the submit_plan arguments are not valid JSON ({exc.msg})"]
-    raw = data.get("tasks") if isinstance(data, dict) else None
-    if not isinstance(raw, list) or not raw:
-        return [], ["'tasks' must be a non-empty list"]
+    raw, problems = arguments(calls, "submit_plan", "tasks")
+    if problems:
+        return [], problems
     tasks: list[PlannedTask] = []
-    problems: list[str] = []
     for number, item in enumerate(raw, start=1):
         task, errors = _task(item, number, root, files)
         problems += errors

@@ -5,10 +5,10 @@ confirms it before it applies."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from tether.models.types import Message, Model, ModelRequest, ToolCall, ToolSpec
+from tether.models.types import Model, ToolCall, ToolSpec
+from tether.planner.asking import arguments, ask
 from tether.rules.rule import KEEPS, KINDS, Rule
 
 SUBMIT_RULES = ToolSpec(
@@ -62,39 +62,19 @@ class RulesAnswerError(ValueError):
 async def ask_rules(model: Model, text: str, files: list[str]) -> list[Rule]:
     """The planner's rules for ``text`` (``files``: some of the repo's, for paths)."""
     shown = "\n".join(files[:200])
-    messages = [
-        Message("user", f"The repository's files (first 200):\n{shown}\n\nConstraint: {text}")
-    ]
-    problems: list[str] = []
-    for _ in range(MAX_ASKS):
-        request = ModelRequest(
-            system=SYSTEM, messages=tuple(messages), tools=(SUBMIT_RULES,), prefix_messages=1
-        )
-        completion = await model.complete(request)
-        rules, problems = read_answer(completion.tool_calls)
-        if not problems:
-            return [r.said("planner") for r in rules]
-        messages.append(Message("assistant", completion.content, completion.tool_calls))
-        report = "The rules were rejected:\n" + "\n".join(f"- {p}" for p in problems)
-        messages += [Message("tool", report, tool_call_id=c.id) for c in completion.tool_calls]
-        messages.append(Message("user", report + "\nCall submit_rules again."))
-    raise RulesAnswerError("; ".join(problems[:3]))
+    prompt = f"The repository's files (first 200):\n{shown}\n\nConstraint: {text}"
+    rules, problems = await ask(
+        model, SYSTEM, prompt, SUBMIT_RULES, read_answer, MAX_ASKS, what="rule set"
+    )
+    if problems:
+        raise RulesAnswerError("; ".join(problems[:3]))
+    return [r.said("planner") for r in rules]
 
 
 def read_answer(calls: tuple[ToolCall, ...]) -> tuple[list[Rule], list[str]]:
     """The rules of a ``submit_rules`` call, or what is wrong with it."""
-    call = next((c for c in calls if c.name == "submit_rules"), None)
-    if call is None:
-        return [], ["answer with one submit_rules tool call, not text"]
-    try:
-        data = json.loads(call.arguments or "{}")
-    except json.JSONDecodeError as exc:
-        return [], [f"the submit_rules arguments are not valid JSON ({exc.msg})"]
-    raw = data.get("rules") if isinstance(data, dict) else None
-    if not isinstance(raw, list) or not raw:
-        return [], ["'rules' must be a non-empty list"]
+    raw, problems = arguments(calls, "submit_rules", "rules")
     rules: list[Rule] = []
-    problems: list[str] = []
     for number, item in enumerate(raw, start=1):
         try:
             rules.append(_rule(item))

@@ -398,16 +398,21 @@ PROTECT_FORMS = [
 ]
 
 
-def _scope(clause: _Clause) -> bool:
-    for form in SCOPE_FORMS:
+def _first_form(clause: _Clause, forms: list[str], kind: str) -> bool:
+    """The first of ``forms`` that names paths gives a ``kind`` rule."""
+    for form in forms:
         match = re.search(form, clause.text)
         if match:
             paths = clause.paths(match.group("pl"))
             if paths:
-                clause.rules.append(Rule("scope", paths=tuple(paths)))
+                clause.rules.append(Rule(kind, paths=tuple(paths)))
                 clause.use(match)
                 return True
     return False
+
+
+def _scope(clause: _Clause) -> bool:
+    return _first_form(clause, SCOPE_FORMS, "scope")
 
 
 def _deletes(clause: _Clause) -> bool:
@@ -514,15 +519,7 @@ def _kinds(clause: _Clause) -> bool:
 
 
 def _protect(clause: _Clause) -> bool:
-    for form in PROTECT_FORMS:
-        match = re.search(form, clause.text)
-        if match:
-            paths = clause.paths(match.group("pl"))
-            if paths:
-                clause.rules.append(Rule("protect", paths=tuple(paths)))
-                clause.use(match)
-                return True
-    return False
+    return _first_form(clause, PROTECT_FORMS, "protect")
 
 
 def _no_run(clause: _Clause) -> bool:

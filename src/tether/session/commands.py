@@ -56,6 +56,9 @@ async def handle(session: Session, line: str) -> bool:
         return await run_command(session, text)
     if session.running:
         await session.constrain(text)
+    elif session.looks_like_rule(text):
+        await session.constrain(text)
+        session.say("[dim]type a task to start; the rule applies to it[/]")
     else:
         session.start_task(text)
     return True

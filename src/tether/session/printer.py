@@ -25,12 +25,14 @@ class SessionPrinter(ProgressPrinter):
     def _on_step(self, event: dict[str, Any]) -> None:
         super()._on_step(event)
         changed = event.get("changed") or []
+        tokens = (
+            f"{int(event.get('input_tokens') or 0):,} in · "
+            f"{int(event.get('output_tokens') or 0):,} out tokens"
+        )
         if changed:
             shown = ", ".join(changed[:4]) + (f" +{len(changed) - 4}" if len(changed) > 4 else "")
-            self.console.print(
-                f"      [dim]changed {escape(shown)} · task diff {event.get('diff_lines', 0)} "
-                "lines[/]"
-            )
+            tokens += f" · changed {escape(shown)} · task diff {event.get('diff_lines', 0)} lines"
+        self.console.print(f"      [dim]{tokens}[/]")
 
     def _on_violation(self, event: dict[str, Any]) -> None:
         step = int(event.get("step") or 0)

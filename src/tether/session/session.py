@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +37,10 @@ from tether.workflow.undoing import diff_since
 from tether.workspace import Workspace
 
 LEAVE_WINDOW_S = 3.0  # a second Ctrl-C within this leaves the session
+RULE_START = re.compile(
+    r"^(?:only|just|nothing|don'?t|do not|never|no|keep|leave|protect|max|at most|stay|"
+    r"tests are|types|scope:|protect:|keep:|allow:|may delete:|max diff:|no running:)\b"
+)
 
 
 class Session:
@@ -130,6 +136,14 @@ class Session:
 
     # --- tasks ----------------------------------------------------------------------------
 
+    def looks_like_rule(self, text: str) -> bool:
+        """Typed while no task runs, "only src/a.py" or "don't touch types" is a rule for
+        the session, not a task: it starts like a constraint and compiles entirely."""
+        if not RULE_START.match(text.strip().lower()):
+            return False
+        compiled = compile_rules(text, self.files, "session")
+        return bool(compiled.rules) and not compiled.unparsed and not compiled.problems
+
     def start_task(self, instruction: str) -> None:
         self.last_instruction = instruction
         self.launch(instruction[:40], lambda: self._task(instruction))
@@ -144,6 +158,16 @@ class Session:
                 await make()
             except TetherError as exc:
                 self.say(f"[bold red]error:[/] {escape(exc.render())}")
+            except Exception as exc:  # a bug of tether's: said, kept, the session goes on
+                where = self.state.path.parent / "error.log"
+                where.parent.mkdir(parents=True, exist_ok=True)
+                with where.open("a", encoding="utf-8") as log:
+                    log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {label}\n")
+                    log.write("".join(traceback.format_exception(exc)))
+                self.say(
+                    f"[bold red]internal error[/] ({type(exc).__name__}: {escape(str(exc))}); "
+                    f"the details are in {where}; please report it"
+                )
             finally:
                 self._stop_process = None
 

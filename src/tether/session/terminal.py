@@ -101,7 +101,8 @@ async def _interactive(ws: Workspace) -> int:
                 continue
             except EOFError:
                 session.quitting = True
-                session.stop() if session.running else None
+                if session.running:
+                    session.stop()
                 break
             while line.endswith("\\"):
                 line = line[:-1] + "\n" + await prompt.prompt_async("… ")
@@ -120,6 +121,8 @@ async def _plain(ws: Workspace) -> int:
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:
+            if session.steering.waiting:  # nobody is left to answer: keep it and stop
+                session.stop()
             break
         if not await handle(session, line.rstrip("\n")):
             break

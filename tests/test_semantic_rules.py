@@ -275,3 +275,27 @@ def test_keep_tests_yields_to_a_scope_that_names_the_tests() -> None:
     assert check(keep, change, scope=("tests/test_x.py",)) == []
     assert check(keep, change, scope=("tests/**",)) == []
     assert check(keep, change, scope=("**",))  # the whole repo names no test
+
+
+def test_keep_tests_guards_what_decides_which_tests_run() -> None:
+    keep = [Rule("keep", what="tests")]
+    hook = "def pytest_collection_modifyitems(items):\n    items.clear()\n"
+    assert check(keep, [step("conftest.py", None, hook, "A")], ())  # a new conftest
+    assert check(keep, [step("pytest.ini", "[pytest]\n", "[pytest]\naddopts = -k nothing\n")], ())
+    pyproject = '[project]\nname = "x"\n\n[tool.pytest.ini_options]\naddopts = "-q"\n'
+    narrowed = pyproject.replace('"-q"', '"-q -k not slow"')
+    [found] = check(keep, [step("pyproject.toml", pyproject, narrowed)], ())
+    assert found.detail == "pyproject.toml: [tool.pytest] changed; tests are read-only in this task"
+    renamed = pyproject.replace('name = "x"', 'name = "y"')
+    assert check(keep, [step("pyproject.toml", pyproject, renamed)], ()) == []
+    package = json.dumps({"scripts": {"test": "jest"}})
+    skipped = json.dumps({"scripts": {"test": "jest --passWithNoTests -t nothing"}})
+    assert check(keep, [step("package.json", package, skipped)], ())
+
+
+def test_keep_signatures_counts_a_change_to_all() -> None:
+    module = '__all__ = ["parse_plan", "Task"]\n\n\ndef parse_plan(text):\n    return []\n'
+    fewer = module.replace(', "Task"', "")
+    [found] = breaches("signatures", module, fewer)
+    assert found.detail.startswith("`__all__` changed: __all__ = [")
+    assert breaches("signatures", module, module.replace("return []", "return list()")) == []

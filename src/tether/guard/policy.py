@@ -19,7 +19,7 @@ from pathlib import Path
 from tether.guard.contract import Contract, Violation
 from tether.layout import STATE_DIR
 from tether.rules.globs import matches_any
-from tether.rules.semantic import FileStep, check
+from tether.rules.semantic import FileStep, check, needs_bytes
 
 RESERVED = {".git": "git_dir", STATE_DIR: "state_dir"}
 CONFIG_FILE = "tether.toml"
@@ -139,10 +139,11 @@ class ActionPolicy:
     def test_rule(self, rel: str) -> Violation | None:
         """``keep: tests`` before a write: an existing test file may not change, unless
         a scope glob names tests (the diff layer judges the same in rules/semantic)."""
-        if not self.contract.rules_of("keep") or not (self.root / rel).is_file():
-            return None
         tests = [r for r in self.contract.rules_of("keep") if r.what == "tests"]
-        found = check(tests, [FileStep(rel, "M")], self.contract.scopes)
+        if not tests or needs_bytes(tests, rel):  # a pyproject.toml: judged on its diff
+            return None
+        status = "M" if (self.root / rel).is_file() else "A"
+        found = check(tests, [FileStep(rel, status)], self.contract.scopes)
         return _violation(found[0].rule, found[0].detail) if found else None
 
     def _contract_rule(self, rel: str) -> Violation | None:

@@ -5,17 +5,17 @@ and the symbol. The guard rolls the step back on any breach."""
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tether.rules.deps import dependency_changes, is_manifest
-from tether.rules.globs import is_glob, matches_any
-from tether.rules.paths import TEST_FOLDERS, is_test_path
+from tether.rules.globs import matches_any
 from tether.rules.pyparse import Parsed
 from tether.rules.pytypes import type_changes
 from tether.rules.rule import Rule
 from tether.rules.signatures import public_signatures, signature_changes
+from tether.rules.testfiles import needs_bytes as tests_need_bytes
+from tether.rules.testfiles import test_changes, watched
 
 PYTHON = (".py", ".pyi")
 STUBS = (".pyi", ".d.ts")
@@ -49,12 +49,13 @@ def applies(rule: Rule, path: str) -> bool:
         return path.endswith(PYTHON) or (rule.what == "types" and path.endswith(STUBS))
     if rule.what == "deps":
         return is_manifest(path)
-    return is_test_path(path)
+    return watched(path)
 
 
 def needs_bytes(rules: Sequence[Rule], path: str) -> bool:
     """Whether a check must read the file's contents (``keep: tests`` needs none)."""
-    return any(applies(r, path) and r.what != "tests" for r in keeps(rules))
+    wanted = [r for r in keeps(rules) if applies(r, path)]
+    return any(r.what != "tests" or tests_need_bytes(path) for r in wanted)
 
 
 def check(rules: Sequence[Rule], steps: Sequence[FileStep], scope: Sequence[str]) -> list[Breach]:
@@ -79,7 +80,7 @@ def _details(
     scope: Sequence[str],
 ) -> list[str]:
     if rule.what == "tests":
-        return _test_change(step, scope)
+        return test_changes(step.path, step.status, step.old, step.new, scope)
     if rule.what == "deps":
         return dependency_changes(step.path, step.old, step.new)
     if step.path.endswith(".d.ts"):
@@ -106,25 +107,6 @@ def _whole_file(rule: Rule, step: FileStep) -> list[str]:
         if public:
             return [f"{step.path} was deleted with {len(public)} public definition(s)"]
     return []
-
-
-def _test_change(step: FileStep, scope: Sequence[str]) -> list[str]:
-    if step.status == "A":
-        return []  # a new test weakens nothing
-    named = [g for g in scope if _names_tests(g) or _names_literally(g, step.path)]
-    if named and matches_any(named, step.path):
-        return []
-    verb = "deleted" if step.status == "D" else "changed"
-    return [f"the test file {step.path} was {verb}; tests are read-only in this task"]
-
-
-def _names_tests(glob: str) -> bool:
-    """``tests/**`` or ``**/test_*.py`` names tests; ``src/**`` or ``**`` does not."""
-    return is_test_path(glob) or any(part in TEST_FOLDERS for part in glob.split("/"))
-
-
-def _names_literally(glob: str, path: str) -> bool:
-    return not is_glob(glob) and posixpath.normpath(glob) == path
 
 
 def _parsed(step: FileStep) -> tuple[Parsed, Parsed] | None:

@@ -75,10 +75,11 @@ def public_signatures(source: Parsed) -> list[str]:
 def signature_changes(old: Parsed, new: Parsed, path: str) -> list[SignatureChange]:
     """What broke in the public API from ``old`` to ``new``. griffe reads only the
     definitions whose signature text changed, so its cost follows the change's size."""
+    exported = _exports(old, new)
     before, after = surface(old), surface(new)
     changed = [n for n in before if n not in after or after[n][0] != before[n][0]]
     if not changed:
-        return []
+        return exported
     import griffe  # only when a public signature changed (about 0.1 s to import)
 
     old_text, old_lines = _extract(old, [before[n][1] for n in changed])
@@ -102,7 +103,26 @@ def signature_changes(old: Parsed, new: Parsed, path: str) -> list[SignatureChan
         return SignatureChange(change.symbol, change.detail, line)
 
     unique = {(c.symbol, c.detail): in_file(c) for c in found}
-    return sorted(unique.values(), key=lambda c: c.line)
+    return exported + sorted(unique.values(), key=lambda c: c.line)
+
+
+def _exports(old: Parsed, new: Parsed) -> list[SignatureChange]:
+    """``__all__`` is the public API's list of names: any change to it counts."""
+    before, after = _all(old), _all(new)
+    if before[0] == after[0]:
+        return []
+    line = after[1] or before[1] or 1
+    return [SignatureChange("__all__", f"changed: {before[0]} → {after[0]}", line)]
+
+
+def _all(source: Parsed) -> tuple[str | None, int]:
+    for node in source.tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            return source.text(node), node.lineno
+    return None, 0
 
 
 def _extract(source: Parsed, nodes: list[Node]) -> tuple[str, dict[int, int]]:

@@ -145,6 +145,46 @@ TABLE: list[tuple[str, list[str]]] = [
         "Only work on users.py and its tests. No new packages, and leave the type hints alone.",
         ["scope: src/app/users.py, tests/test_users.py", "keep: deps", TYPES],
     ),
+    # phrasings found by trying unseen ones
+    ("Please restrict your changes to src/app/users.py.", ["scope: src/app/users.py"]),
+    ("Do NOT modify any files under tests/", ["protect: tests/**"]),
+    ("You are not allowed to delete files", ["no deletes"]),
+    ("Limit the patch to 30 lines", ["max diff: 30 lines"]),
+    ("Touch only src/cli.py and src/a.py, nothing else", ["scope: src/cli.py, src/a.py"]),
+    ("You can delete src/b.py if needed", ["may delete: src/b.py"]),
+    ("Avoid network access", ["no network"]),
+    ("don't install anything", ["keep: deps"]),
+    ("No edits to docs/", ["protect: docs/**"]),
+    ("Don't alter src/app/types.py under any circumstances", ["protect: src/app/types.py"]),
+    ("Work exclusively in the src/app folder", ["scope: src/app/**"]),
+    ("edits to src/cli.py only", ["scope: src/cli.py"]),
+    ("Under no circumstances change pyproject.toml", ["protect: pyproject.toml"]),
+    ("Make no changes to the public interface", ["keep: signatures"]),
+    ("Leave the function signatures as they are", ["keep: signatures"]),
+    ("Don't mess with the type hints in users.py", ["keep: types in src/app/users.py"]),
+    ("Edit src/cli.py but don't change its signatures", ["scope: src/cli.py", "keep: signatures"]),
+    (
+        "no changes outside src/app/users.py and tests/test_users.py",
+        ["scope: src/app/users.py, tests/test_users.py"],
+    ),
+    ("hands off the tests", ["keep: tests"]),
+    ("max diff 25", ["max diff: 25 lines"]),
+    (
+        "only touch files in src/app except src/app/types.py",
+        ["scope: src/app/**", "protect: src/app/types.py"],
+    ),
+    (
+        "don't change anything in src/app except users.py",
+        ["protect: src/app/types.py, src/app/__init__.py"],
+    ),
+    ("no more deletions", ["no deletes"]),
+    ("allow changes to tests", ["allow: tests"]),
+    ("no new packages or network calls", ["no network", "keep: deps"]),
+    (
+        "Please do not touch `src/app/types.py` and don't run `make deploy`",
+        ["protect: src/app/types.py", "no running: make deploy"],
+    ),
+    ("keep it under 50 lines", ["max diff: 50 lines"]),
     # the exact forms read back as themselves
     ("scope: src/cli.py, tests/test_cli.py", ["scope: src/cli.py, tests/test_cli.py"]),
     ("keep: types in src/app/**", ["keep: types in src/app/**"]),
@@ -180,6 +220,8 @@ def test_every_echo_reads_back_as_the_same_rules(text: str) -> None:
         ("make it fast and don't touch types", [TYPES], ["make it fast"]),
         ("just the cli", [], ["just the cli"]),
         ("prefer small functions", [], ["prefer small functions"]),
+        ("Change at most 2 files", [], ["change at most 2 files"]),  # files, not lines
+        ("Don't refactor anything", [], ["do not refactor anything"]),
     ],
 )
 def test_what_is_no_rule_is_returned_not_dropped(

@@ -35,7 +35,8 @@ EXCEPT = (
 )
 PERMIT = (
     r"\b(?:you (?:may|can)|feel free to|it is (?:ok|okay|fine|allowed) to|(?:are |is )?"
-    r"allowed to|go ahead and|(?:ok|okay|fine) to|free to)\b"
+    r"allowed to|go ahead and|(?:ok|okay|fine) to|free to|allow (?:changes|edits) (?:to|of|in)"
+    r"|allow (?:changing|editing|touching))\b"
 )
 KIND_WORDS = {
     "types": r"\b(?:types?|type hints?|type annotations?|annotations?|typing|type aliases|"
@@ -72,12 +73,15 @@ CONTRACTIONS = (
     (r"\baren'?t\b", "are not"),
     (r"\bit's\b", "it is"),
     (r"\byou(?:'re| are) only (?:allowed|permitted|supposed) to\b", "only"),
+    (r"\b(?:you(?:'re| are) |it is |you're )?not (?:allowed|permitted|supposed) to\b", "do not"),
     (r"\byou (?:may|can|should|must|need to) only\b", "only"),
     (r"\b(?:i want you to|i'd like you to|i would like you to|make sure (?:that )?(?:you )?|"
      r"be sure to|remember to|try to|you should|you must|you need to|you have to|"
      r"please|pls|kindly)\b", ""),
     (r"\b(?:for now|yet|from now on|at all|anymore|any more|in this task|for this task|"
-     r"right now|whatever you do|at any point|this time|going forward)\b", ""),
+     r"right now|whatever you do|at any point|this time|going forward|under any "
+     r"circumstances|at any cost|whatever happens|no matter what|if (?:you )?(?:need|must|"
+     r"needed|necessary|you have to))\b", ""),
     (r"\bwithout\b", ", do not"),
     (r"\bbut not\b", ", do not touch"),
 )  # fmt: skip
@@ -93,7 +97,9 @@ NOISE = frozenset(
     {
         "do", "not", "let", "diff", "grow", "keep", "lines", "line", "changes", "change",
         "it", "is", "are", "to", "in", "of", "any", "all", "be", "get", "make", "stay",
-        "remain", "files", "file", "code", "please", "now",
+        "remain", "files", "file", "code", "please", "now", "limit", "patch", "size",
+        "total", "nothing", "else", "work", "folder", "directory", "dir", "that", "at",
+        "most", "under", "below", "needed",
     }
 )  # fmt: skip
 PATH_WORD = re.compile(r"[\w.\-/*?\[\]{}@+~]+")
@@ -317,8 +323,10 @@ def _read(clause: _Clause) -> str:
     used = False
     for reader in READERS:
         used = reader(clause) or used
+    words = CONNECTORS.sub(" ", clause.text).split()
     if not used:
-        return clause.text if clause.text.strip(" ,.") else ""
+        only_noise = all(w in NOISE for w in words)  # "nothing else", "that is all"
+        return "" if only_noise else clause.text
     rest = CONNECTORS.sub(" ", PH_RE.sub(" ", clause.text)).split()
     return clause.text if len([w for w in rest if w not in NOISE]) >= 2 else ""
 
@@ -378,15 +386,16 @@ SCOPE_FORMS = [
     rf"changes| your edits| the diff| the task| work| it)? (?:only )?(?:to|in) {PL}",
     rf"\bkeep (?:your |the |all )?(?:changes|edits|diff|work) (?:only )?(?:to|in|inside|"
     rf"within|under) {PL}",
-    rf"\b(?:changes|edits) (?:only )?(?:to|in) {PL}(?: only)?",
+    rf"\b(?:changes|edits) only (?:to|in) {PL}",
+    rf"(?<!no )\b(?:changes|edits) (?:to|in) {PL} only\b",
     rf"\bstick to {PL}",
     rf"^(?:{EDIT}|fix|work in)\w* (?:the )?(?:files? )?(?:in )?{PL}$",
     rf"\bscope (?:is |= ?|to )?{PL}",
 ]
 PROTECT_FORMS = [
     rf"\b(?:do not|no) (?:{EDIT}|go near|changes to|edits to|edits in|changes in)\w*"
-    rf"(?: (?:anything|any file|the files?|files?) (?:in|under|inside))?(?: (?:in|under|"
-    rf"inside))? {PL}",
+    rf"(?: (?:anything|any files?|the files?|files?|all files|everything) (?:in|under|"
+    rf"inside|within))?(?: (?:in|under|inside|within))? {PL}",
     rf"\bleave {PL} (?:alone|as is|as it is|untouched|unchanged|be)\b",
     rf"\b(?:protect|freeze|preserve) {PL}",
     rf"{PL} (?:is|are|stays?|remains?|must stay|must remain|should stay|must be|should be) "
@@ -412,7 +421,38 @@ def _first_form(clause: _Clause, forms: list[str], kind: str) -> bool:
 
 
 def _scope(clause: _Clause) -> bool:
-    return _first_form(clause, SCOPE_FORMS, "scope")
+    """A scope; "except PATHS" after it protects those (only src/app except its types)."""
+    if not _first_form(clause, SCOPE_FORMS, "scope"):
+        return False
+    rest = re.search(
+        rf"\b(?:except(?: for)?|excluding|apart from|save|other than) {PL}", clause.text
+    )
+    if rest:
+        paths = clause.paths(rest.group("pl"))
+        if paths:
+            clause.rules.append(Rule("protect", paths=tuple(paths)))
+            clause.use(rest)
+    return True
+
+
+def _protect_except(clause: _Clause) -> bool:
+    """ "don't change anything in src/app except users.py": every file there but those
+    is protected (the files as the repository has them now)."""
+    match = re.search(
+        rf"\b(?:do not|no) {EDIT}\w* (?:anything|any files?|files|everything) (?:in|under|"
+        rf"inside|within) (?P<inner>\u27e6\d+\u27e7) {EXCEPT} {PL}",
+        clause.text,
+    )
+    if match is None:
+        return False
+    inside = clause.paths(match.group("inner"))
+    allowed = clause.paths(match.group("pl"))
+    kept = [f for f in clause.files.matching(inside) if f not in clause.files.matching(allowed)]
+    if not kept:
+        return False
+    clause.rules.append(Rule("protect", paths=tuple(kept)))
+    clause.use(match)
+    return True
 
 
 def _deletes(clause: _Clause) -> bool:
@@ -436,7 +476,8 @@ def _deletes(clause: _Clause) -> bool:
     if any(re.search(words, text) for words in KIND_WORDS.values()):
         return False  # "don't delete tests" is keep: tests
     deny = re.search(
-        rf"\b(?:do not|no) (?:delete|remove|deletion|deletions|deletes)\w*(?: of)?(?: any)?"
+        rf"\b(?:do not|no) (?:more |further |new )?(?:delete|remove|deletion|deletions|deletes)"
+        rf"\w*(?: of)?(?: any)?"
         rf"(?: files?| anything| code)?(?: (?:in|under|from))?(?: {PL})?",
         text,
     ) or re.search(
@@ -462,7 +503,9 @@ def _max_diff(clause: _Clause) -> bool:
         r"(?:max(?:imum)?|at most|no more than|not more than|under|below|less than|fewer than|"
         r"within|up to|limit(?: of)?|cap(?: of)?|<=?|smaller than|past|beyond|over|exceed|exceeds|"
         r"more than|to)\s*(?:of\s*)?(?:diff\s*"
-        r"(?:of\s*)?)?(?P<n>\d[\d,]*)\s*(?P<unit>(?:changed |added\+removed |diff )?"
+        r"(?:of\s*)?)?(?P<n>\d[\d,]*)(?!\s*(?:files?|steps?|functions?|tests?|commits?|"
+        r"modules?|times?|%|percent|seconds?|minutes?)\b)\s*"
+        r"(?P<unit>(?:changed |added\+removed |diff )?"
         r"(?:lines?|loc)(?: changed| of diff| of change)?)?",
         text,
     )
@@ -485,11 +528,18 @@ def _max_diff(clause: _Clause) -> bool:
 
 def _network(clause: _Clause) -> bool:
     match = re.search(
-        r"\b(?:no|do not (?:use|access|touch|hit|call|go on|reach)(?: the)?|without(?: the)?)"
+        r"\b(?:no|avoid|do not (?:use|access|touch|hit|call|go on|reach)(?: the)?|"
+        r"without(?: the)?)"
         r" (?:network|internet|net|web|outside world)(?: access)?\b|\b(?:stay |work |be )?"
         r"offline(?: only)?\b|\bno http(?: requests)?\b|\bdo not download\w*(?: anything)?",
         clause.text,
     )
+    if match is None and re.search(r"\b(?:no|do not|without|avoid)\b", clause.text):
+        # "no new packages or network calls": the network as a later item of a list
+        match = re.search(
+            r"\b(?:or|and|nor) (?:any )?(?:network|internet)(?: access| calls| requests)?\b",
+            clause.text,
+        )
     if match:
         clause.rules.append(Rule("no_network"))
         clause.use(match)
@@ -502,6 +552,8 @@ def _kinds(clause: _Clause) -> bool:
     # "its tests" after a path is a path list, not the kind
     bare = re.sub(rf"{PH_RE.pattern}[\s,]*(?:and|or|plus|&)?\s*(?:its|their) tests?", " ", text)
     kinds = [kind for kind, words in KIND_WORDS.items() if re.search(words, bare)]
+    if not kinds and re.search(r"\bdo not install\b", text):
+        kinds = ["deps"]  # "don't install anything"
     if not kinds:
         return False
     permit = re.search(PERMIT, text) or re.search(r"\b(?:is|are) (?:ok|okay|fine|allowed)\b", text)
@@ -547,6 +599,7 @@ def _no_run(clause: _Clause) -> bool:
 
 
 READERS: list[Callable[[_Clause], bool]] = [
+    _protect_except,
     _scope,
     _deletes,
     _max_diff,

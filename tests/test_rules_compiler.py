@@ -185,6 +185,23 @@ TABLE: list[tuple[str, list[str]]] = [
         ["protect: src/app/types.py", "no running: make deploy"],
     ),
     ("keep it under 50 lines", ["max diff: 50 lines"]),
+    ("just edit the cli module", ["scope: src/cli.py"]),
+    ("leave the app package alone", ["protect: src/app/**"]),
+    ("don't touch the users module's types", ["keep: types in src/app/users.py"]),
+    ("the README file is off limits", ["protect: README.md"]),
+    ("Only change files matching src/**/*.py", ["scope: src/**/*.py"]),
+    ("you may not delete anything", ["no deletes"]),
+    ("stop touching src/b.py", ["protect: src/b.py"]),
+    (
+        "Don't touch the types, the signatures or the tests",
+        ["keep: types", "keep: signatures", "keep: tests"],
+    ),
+    ("do not touch anything other than README.md and the docs", ["scope: README.md, docs/**"]),
+    (
+        "no network and no new deps; only src/cli.py",
+        ["no network", "keep: deps", "scope: src/cli.py"],
+    ),
+    ("Keep the diff to 10 lines or fewer", ["max diff: 10 lines"]),
     # the exact forms read back as themselves
     ("scope: src/cli.py, tests/test_cli.py", ["scope: src/cli.py, tests/test_cli.py"]),
     ("keep: types in src/app/**", ["keep: types in src/app/**"]),

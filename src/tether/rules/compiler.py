@@ -74,6 +74,7 @@ CONTRACTIONS = (
     (r"\bit's\b", "it is"),
     (r"\byou(?:'re| are) only (?:allowed|permitted|supposed) to\b", "only"),
     (r"\b(?:you(?:'re| are) |it is |you're )?not (?:allowed|permitted|supposed) to\b", "do not"),
+    (r"\b(?:stop|quit|cease) (?=\w+ing\b)", "do not "),
     (r"\byou (?:may|can|should|must|need to) only\b", "only"),
     (r"\b(?:i want you to|i'd like you to|i would like you to|make sure (?:that )?(?:you )?|"
      r"be sure to|remember to|try to|you should|you must|you need to|you have to|"
@@ -99,7 +100,7 @@ NOISE = frozenset(
         "it", "is", "are", "to", "in", "of", "any", "all", "be", "get", "make", "stay",
         "remain", "files", "file", "code", "please", "now", "limit", "patch", "size",
         "total", "nothing", "else", "work", "folder", "directory", "dir", "that", "at",
-        "most", "under", "below", "needed",
+        "most", "under", "below", "needed", "you", "i", "we",
     }
 )  # fmt: skip
 PATH_WORD = re.compile(r"[\w.\-/*?\[\]{}@+~]+")
@@ -216,6 +217,21 @@ def _mask(text: str, literals: list[str], files: RepoFiles) -> str:
     for spaced in (f for f in files.files if " " in f and f in text):  # unquoted, with spaces
         literals.append(spaced)
         text = text.replace(spaced, " " + PH.format(len(literals) - 1) + " ")
+
+    def named(match: re.Match[str]) -> str:  # "the cli module", "the app package"
+        found = files.named(match.group("name"), match.group("what").lower())
+        if found is None:
+            return match.group(0)
+        literals.append(found)
+        return " " + PH.format(len(literals) - 1) + " "
+
+    text = re.sub(
+        r"(?<![\w/.\-])(?:the )?(?P<name>[A-Za-z_][\w-]*) "
+        r"(?P<what>module|file|package|folder|directory)\b",
+        named,
+        text,
+        flags=re.IGNORECASE,
+    )
     words = []
     for word in re.split(r"(\s+)", text):
         core = word.strip("(),;:!?")
@@ -378,7 +394,7 @@ SCOPE_FORMS = [
     rf"\bstay (?:in|inside|within|in the bounds of) {PL}",
     rf"\bdo not (?:go|wander|stray|step|reach|edit|touch|change) (?:outside|beyond|out of) {PL}",
     rf"\b(?:only|just|solely|exclusively) (?:{EDIT}\w* )?(?:the )?(?:files? |code )?"
-    rf"(?:in |under |inside |within )?{PL}",
+    rf"(?:in |under |inside |within |matching |like |named )?{PL}",
     rf"\b{EDIT}\w* (?:only|just|solely|exclusively) (?:the )?(?:files? )?(?:in |under )?{PL}",
     rf"\b{EDIT}\w* (?:the )?(?:files? )?(?:in )?{PL} only\b",
     rf"^{PL} only$",
@@ -477,7 +493,7 @@ def _deletes(clause: _Clause) -> bool:
         return False  # "don't delete tests" is keep: tests
     deny = re.search(
         rf"\b(?:do not|no) (?:more |further |new )?(?:delete|remove|deletion|deletions|deletes)"
-        rf"\w*(?: of)?(?: any)?"
+        rf"\w*(?: of)?(?: anything| any files?| any)?"
         rf"(?: files?| anything| code)?(?: (?:in|under|from))?(?: {PL})?",
         text,
     ) or re.search(
@@ -561,7 +577,9 @@ def _kinds(clause: _Clause) -> bool:
     if permit and not negated and not re.search(r"\bdo not\b", text):
         clause.rules += [Rule("allow", what=kind) for kind in kinds]
     elif KEEP_WORDS.search(text) or re.search(r"\bdo not (?:add|install|introduce|bump)", text):
-        where = re.search(rf"\b(?:in|under|of|for|inside|within|from) {PL}", text)
+        where = re.search(rf"\b(?:in|under|of|for|inside|within|from) {PL}", text) or re.search(
+            rf"{PL}\s*'s\b", text
+        )
         paths = tuple(clause.paths(where.group("pl"))) if where else ()
         clause.rules += [Rule("keep", paths=paths, what=kind) for kind in kinds]
     else:

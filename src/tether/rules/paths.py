@@ -47,6 +47,23 @@ class RepoFiles:
                 return folders[0] + "/**"
         return text
 
+    def named(self, name: str, what: str) -> str | None:
+        """ "the cli module" → ``src/tether/cli.py``; "the app package" → ``src/app/**``:
+        the one file or folder so named, or None."""
+        if what in ("module", "file"):
+            found = [
+                f for f in self.files
+                if posixpath.splitext(posixpath.basename(f))[0] == name and not is_test_path(f)
+            ]  # fmt: skip
+            if len(found) == 1:
+                return found[0]
+            if what == "module":
+                found = [d for d in self.folders if posixpath.basename(d) == name]
+                return found[0] + "/**" if len(found) == 1 else None
+            return None
+        folders = [d for d in self.folders if posixpath.basename(d) == name]
+        return folders[0] + "/**" if len(folders) == 1 else None
+
     def matching(self, globs: Sequence[str]) -> list[str]:
         return [f for f in self.files if matches_any(list(globs), f)]
 

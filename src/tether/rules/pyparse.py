@@ -5,6 +5,7 @@ of a node is its own source (whitespace squeezed), which costs a slice where
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 
 
@@ -15,11 +16,9 @@ class Parsed:
 
     @classmethod
     def parse(cls, data: bytes) -> Parsed | None:
-        """None when the bytes are not Python (the gates will say why)."""
-        try:
-            return cls(ast.parse(data), data.splitlines())
-        except (SyntaxError, ValueError):
-            return None
+        """None when the bytes are not Python (the gates will say why). A step's old
+        version is the previous step's new one: parsed once, kept for the next step."""
+        return _parse(data)
 
     def text(self, node: ast.AST) -> str:
         """``node``'s source, on one line (offsets are UTF-8 bytes, as ast gives them)."""
@@ -38,6 +37,14 @@ class Parsed:
         """Lines ``start`` to ``end`` (1-based, inclusive), whitespace squeezed."""
         raw = b" ".join(self.lines[start - 1 : end])
         return " ".join(raw.decode("utf-8", "replace").split())
+
+
+@functools.lru_cache(maxsize=16)
+def _parse(data: bytes) -> Parsed | None:
+    try:
+        return Parsed(ast.parse(data), data.splitlines())
+    except (SyntaxError, ValueError):
+        return None
 
 
 def key(text: str | None) -> str | None:

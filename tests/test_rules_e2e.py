@@ -198,3 +198,12 @@ def test_the_session_asks_the_planner_and_applies_its_rules_once_confirmed(
     # refused: what was said stays advice, said as such
     assert "→ not a rule, only advice: the parser is holy" in out
     assert "3. advice: the parser is holy" in out
+
+
+def test_run_and_variants_take_the_same_rule_options(repo: Path) -> None:
+    for command in ("do", "run", "variants"):
+        shown = run_tether(command, "--help", cwd=repo).stdout
+        assert "--keep" in shown and "--rule" in shown, command
+    refused = run_tether("run", "--rule", "only ../outside.py", cwd=repo)
+    assert refused.returncode == 2
+    assert "'../outside.py' is outside the repository" in refused.stderr

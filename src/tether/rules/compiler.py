@@ -7,7 +7,7 @@ like "please" or "for now"); the text is split into clauses (a clause that is on
 paths or kinds joins the one before it: "src/a.py, src/b.py and src/c.py"); each
 clause is read by the readers below, in order, each one blanking what it used so the
 next one sees only the rest. What no reader uses is returned as ``unparsed``: the
-caller asks the planner model (``schema.py``) or keeps it as advice.
+caller asks the planner model (``planner/rules_ask.py``) or keeps it as advice.
 """
 
 from __future__ import annotations

@@ -266,6 +266,7 @@ def test_a_rule_naming_a_path_outside_the_repository_is_refused() -> None:
     compiled = compile_rules("only ../etc/passwd, and protect /etc/hosts; keep types", FILES)
     assert [r.exact() for r in compiled.rules] == ["keep: types"]
     assert compiled.problems == (
-        "scope: ../etc/passwd: '../etc/passwd' is outside the repository",
-        "protect: /etc/hosts: '/etc/hosts' is outside the repository",
+        "scope: ../etc/passwd: '../etc/passwd' leaves the repository",
+        "protect: /etc/hosts: '/etc/hosts' is absolute; give a path relative to the "
+        "repository root",
     )

@@ -206,4 +206,4 @@ def test_run_and_variants_take_the_same_rule_options(repo: Path) -> None:
         assert "--keep" in shown and "--rule" in shown, command
     refused = run_tether("run", "--rule", "only ../outside.py", cwd=repo)
     assert refused.returncode == 2
-    assert "'../outside.py' is outside the repository" in refused.stderr
+    assert "'../outside.py' leaves the repository" in refused.stderr

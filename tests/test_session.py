@@ -60,7 +60,6 @@ def spawn(repo: Path, server: ScriptedServer) -> pexpect.spawn:
         sys.executable, ["-m", "tether"], cwd=str(repo), env=env, encoding="utf-8",
         timeout=60, dimensions=(50, 220),
     )  # fmt: skip
-    child.logfile_read = open(repo.parent / "session.log", "w")  # noqa: SIM115
     child.expect_exact("type a task")
     child.expect_exact("tether ▸")
     return child

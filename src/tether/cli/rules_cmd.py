@@ -59,11 +59,13 @@ def rules(
     """
     from rich.markup import escape
 
-    from tether.workflow.constraints import explain, files_of
+    from tether.rules.compiler import compile_rules
+    from tether.workflow.constraints import files_of
     from tether.workspace import Workspace
 
     ws = Workspace.open(need_repo=False)
-    compiled = explain(text, ws.root)
+    files = files_of(ws.root)
+    compiled = compile_rules(text, files)
     proposed: list[Rule] = []
     if ask and compiled.unparsed:
         from tether.cli.running import run_cancellable
@@ -78,7 +80,6 @@ def rules(
         }
         print(json.dumps(data, indent=2))
         return
-    files = files_of(ws.root)
     for line in compiled.echo(files):
         out().print(escape(line))
     for rule in proposed:

@@ -37,9 +37,3 @@ class LiveRules:
             contracts.append(policy.contract)
         return contracts
 
-    @property
-    def running(self) -> bool:
-        return bool(self._attached)
-
-    def contracts(self) -> list[Contract]:
-        return [policy.contract for policy, _ in self._attached]

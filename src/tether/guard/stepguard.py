@@ -155,7 +155,7 @@ class TaskStepGuard:
                 restored = self.tree.restore(before)
                 restored += [path for path, _ in new_large if self.tree.remove(path)]
             else:
-                changed = self._accept(tree, changes)
+                changed = self._accept(tree, changes, step)
                 lines = sum(c.lines for c in changes)
         self.streak = self.streak + 1 if violations else 0
         return StepVerdict(
@@ -237,9 +237,9 @@ class TaskStepGuard:
         breaches = check(rules, files, self.contract.contract.scopes)
         return [Violation("diff", b.rule, b.detail) for b in breaches]
 
-    def _accept(self, tree: str, changes: list[FileChange]) -> list[str]:
-        """This step's own changes (``_step_files``); the tree becomes the good one."""
-        step = [f.path for f in self._step_files(changes)]
+    def _accept(self, tree: str, changes: list[FileChange], files: list[FileStep]) -> list[str]:
+        """The tree becomes the good one; returns this step's own paths."""
+        step = [f.path for f in files]
         self._previous = (self._good, self._good_changes)
         self._good, self._good_changes = tree, {c.path: c for c in changes}
         return step

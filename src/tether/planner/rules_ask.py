@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tether.memory.plan_md import outside_repo
 from tether.models.types import Model, ToolCall, ToolSpec
 from tether.planner.asking import arguments, ask
 from tether.rules.rule import KEEPS, KINDS, Rule
@@ -89,8 +90,9 @@ def _rule(item: Any) -> Rule:
     paths = item.get("paths") or []
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise TypeError("'paths' is a list of strings")
-    if any(p.startswith(("/", "../")) or p == ".." for p in paths):
-        raise ValueError("paths are relative to the repository and stay inside it")
+    problem = next((found for p in paths if (found := outside_repo(p))), "")
+    if problem:
+        raise ValueError(problem)
     rule = Rule(
         kind=str(item.get("kind")),
         paths=tuple(p.strip() for p in paths if p.strip()),

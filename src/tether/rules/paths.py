@@ -6,6 +6,7 @@ task may create it). "its tests" are the test files of the paths said before."""
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ class RepoFiles:
 
     files: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property
     def folders(self) -> frozenset[str]:
         out: set[str] = set()
         for path in self.files:

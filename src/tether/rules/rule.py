@@ -116,11 +116,3 @@ def active(rules: tuple[Rule, ...] | list[Rule]) -> tuple[Rule, ...]:
             seen.add(key)
             out.append(rule)
     return tuple(out)
-
-
-def allowed(rules: tuple[Rule, ...] | list[Rule], what: str) -> bool:
-    """Whether the last word on ``keep: what`` among ``rules`` is an ``allow``."""
-    for rule in reversed(list(rules)):
-        if rule.what == what and rule.kind in ("keep", "allow"):
-            return rule.kind == "allow"
-    return False

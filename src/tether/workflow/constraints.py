@@ -12,7 +12,7 @@ from pathlib import Path
 from tether.errors import UsageError
 from tether.memory.agents_md import rule_lines
 from tether.memory.plan_md import PlanTask
-from tether.rules.compiler import Compiled, compile_rules
+from tether.rules.compiler import compile_rules
 from tether.rules.paths import RepoFiles
 from tether.rules.rule import KEEPS, Rule
 from tether.vcs.files import repo_files
@@ -105,7 +105,3 @@ def plan_rules(root: Path, planned: PlanTask) -> tuple[Rule, ...]:
         rules += compile_texts(planned.rules, files_of(root), where)
     return rules
 
-
-def explain(text: str, root: Path) -> Compiled:
-    """What ``text`` compiles to (``tether rules``), without running anything."""
-    return compile_rules(text, files_of(root))

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 
 from tether.ui.console import note, out
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from tether.gates.results import GateResult
 
 
 def verify(
@@ -20,10 +28,6 @@ def verify(
 ) -> None:
     """Run VERIFY.md's gates on the current changes; exit 0 only if every gate passed."""
     import asyncio
-    import os
-
-    from rich.markup import escape
-    from rich.table import Table
 
     from tether.errors import UsageError
     from tether.gates.suite import GateSuite
@@ -41,15 +45,25 @@ def verify(
     results = asyncio.run(
         verify_now(workspace.root, config, workspace.log, evidence, tiers, since=changed_since)
     )
+    out().print(_table(results, workspace.root))
+    _verdict(results)
+
+
+def _table(results: list[GateResult], root: Path) -> Table:
+    import os
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from tether.ui.progress import STATUS_COLORS
+
     table = Table(title="readiness", title_justify="left")
     for column in ("tier", "gate", "status", "seconds", "summary", "full output"):
         table.add_column(column, justify="right" if column == "seconds" else "left")
-    from tether.ui.progress import STATUS_COLORS
-
     for r in results:
         color = STATUS_COLORS.get(r.status, "red")
         where = r.evidence or r.log_path
-        shown = os.path.relpath(where, workspace.root) if where else "-"
+        shown = os.path.relpath(where, root) if where else "-"
         table.add_row(
             r.tier,
             escape(r.gate),
@@ -58,7 +72,13 @@ def verify(
             escape(r.summary),
             escape(shown),
         )
-    out().print(table)
+    return table
+
+
+def _verdict(results: list[GateResult]) -> None:
+    """Ready, ready with gaps (nothing failed, something no test covers), or not (exit 1)."""
+    from rich.markup import escape
+
     failing = [r for r in results if not r.ok]
     if failing:
         out().print(f"[bold red]not ready[/]: {len(failing)} of {len(results)} gate(s) failed")

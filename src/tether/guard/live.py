@@ -36,4 +36,3 @@ class LiveRules:
             policy.contract = own.with_rules(self._rules)
             contracts.append(policy.contract)
         return contracts
-

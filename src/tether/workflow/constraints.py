@@ -104,4 +104,3 @@ def plan_rules(root: Path, planned: PlanTask) -> tuple[Rule, ...]:
     if planned.rules:
         rules += compile_texts(planned.rules, files_of(root), where)
     return rules
-

@@ -120,6 +120,15 @@ class MemoryConfig(_Section):
     dir: str = "."
 
 
+class SkillsConfig(_Section):
+    """Where skills live and when a certification counts as passing."""
+
+    dir: str = ".agents/skills"  # the repository's skills (relative to the repo)
+    personal: str | None = None  # default: ~/.config/tether/skills ($XDG_CONFIG_HOME)
+    threshold: float = Field(default=0.8, ge=0, le=1)  # a lower pass rate is flagged
+    index: bool = True  # list the skills in every executor prompt (and offer use_skill)
+
+
 class TetherConfig(_Section):
     """The whole file."""
 
@@ -130,6 +139,7 @@ class TetherConfig(_Section):
     gates: GatesConfig = Field(default_factory=GatesConfig)
     run: RunConfig = Field(default_factory=RunConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    skills: SkillsConfig = Field(default_factory=SkillsConfig)
 
 
 @dataclass(frozen=True)

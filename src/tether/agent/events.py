@@ -3,6 +3,7 @@ events.jsonl), built apart from the loop so it reads as the data path."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tether.agent.outcomes import TaskResult
@@ -19,6 +20,7 @@ def start_fields(
     return {
         "task": task.task_id,
         "title": task.title,
+        "instruction": task.instruction[:ARG_CHARS],
         "session": session,
         "checkpoint": checkpoint,
         "base": base,
@@ -28,6 +30,7 @@ def start_fields(
             "protect": list(c.protect),
             "max_diff": c.max_diff,
             "allow_delete": c.allow_delete,
+            "accept": list(c.accept),
             "rules": [r.exact() for r in c.rules],
         },
         "model": task.model or model,
@@ -46,7 +49,10 @@ def step_fields(
     usage = completion.usage
     return {
         "step": number,
-        "tools": [{"name": o.name, "ok": o.ok, "summary": o.summary} for o in outcomes],
+        "tools": [
+            {"name": o.name, "ok": o.ok, "summary": o.summary, "args": _args(call.arguments)}
+            for call, o in zip(completion.tool_calls, outcomes, strict=False)
+        ],
         "text": completion.content[:300],
         "changed": verdict.changed,
         "diff_lines": verdict.diff_lines,
@@ -71,8 +77,33 @@ def end_fields(task: Task, result: TaskResult) -> dict[str, Any]:
         "steps": result.steps,
         "commit": result.commit,
         "changed": result.changed,
+        "base_tree": result.base_tree,
+        "final_tree": result.final_tree,
+        "gates": [
+            {"tier": g.tier, "gate": g.gate, "status": g.status, "seconds": round(g.seconds, 2)}
+            for g in result.gates
+            if g.tier == "task"
+        ],
         "seconds": round(result.seconds, 3),
         "input_tokens": result.tokens.input,
         "cached_tokens": result.tokens.cached,
         "output_tokens": result.tokens.output,
+    }
+
+
+# A call's arguments as the step event keeps them: long texts cut (a skill's worked
+# example shows them; the net change comes from the trees, not from here).
+ARG_CHARS = 4000
+
+
+def _args(raw: str) -> dict[str, Any] | str:
+    try:
+        data = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return raw[:ARG_CHARS]
+    if not isinstance(data, dict):
+        return raw[:ARG_CHARS]
+    return {
+        k: v[:ARG_CHARS] + "…" if isinstance(v, str) and len(v) > ARG_CHARS else v
+        for k, v in data.items()
     }

@@ -77,10 +77,17 @@ class TaskPrompt:
         handoff: str = "",
         system: str = EXECUTOR_SYSTEM,
         brief: str = "",
+        skills: str = "",
+        example: tuple[Message, ...] = (),
     ) -> TaskPrompt:
+        """``skills``: the index of the repository's skills; ``example``: a skill's
+        verified session as turns (a guided replay). Both are part of the stable prefix."""
         prefix: list[Message] = []
         if agents_md and agents_md.strip():
             prefix.append(Message("user", f"# Repository rules (AGENTS.md)\n\n{agents_md.strip()}"))
+        if skills.strip():
+            prefix.append(Message("user", skills.strip()))
+        prefix += example
         body = [f"# Task: {title}"]
         if instruction.strip() and instruction.strip() != title.strip():
             body.append(instruction.strip())

@@ -16,6 +16,7 @@ from tether.cli import (
     pair_cmd,
     plan_cmd,
     rules_cmd,
+    skills_cmd,
     variants_cmd,
     verify_cmd,
 )
@@ -55,6 +56,7 @@ app.command("runs")(variants_cmd.runs)
 app.command("pick")(variants_cmd.pick)
 app.command("serve")(variants_cmd.serve)
 app.command("fake-model")(fake_model_cmd.fake_model)
+app.add_typer(skills_cmd.app, name="skills")
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ HEADER = (
     "the last entry;\ntether only adds entries at the end.\n"
 )
 _HEADING = re.compile(
-    r"^## (?P<id>T\d+(?:\.\d+)*) · attempt (?P<attempt>\d+) · "
+    r"^## (?P<id>T\d+(?:\.\d+)*|skill:[a-z0-9-]+) · attempt (?P<attempt>\d+) · "
     r"(?P<status>[a-z-]+) · (?P<time>.+)$"
 )
 _FIELD = re.compile(r"^- (?P<key>[a-z][a-z -]*): (?P<value>.*)$")
@@ -71,6 +71,7 @@ class LedgerEntry:
     done: str = ""
     remains: str = ""
     must_know: str = ""
+    skill: str = ""  # a skill replay: the skill and the way that ran ("fix-typo, exact")
 
     def render(self) -> str:
         stamp = self.time.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
@@ -81,6 +82,8 @@ class LedgerEntry:
             f"- task: {self.title}",
             f"- steps: {self.steps}",
         ]
+        if self.skill:
+            lines.append(f"- skill: {self.skill}")
         lines += [f"- model: {use.render()}" for use in self.models]
         if self.gates:
             lines.append("- gates: " + " · ".join(_gate(g) for g in self.gates))

@@ -61,7 +61,12 @@ class Done:
     summary: str
 
 
-Action = ReadFile | ListFiles | Search | EditFile | CreateFile | DeleteFile | Run | Done
+@dataclass(frozen=True)
+class UseSkill:
+    name: str
+
+
+Action = ReadFile | ListFiles | Search | EditFile | CreateFile | DeleteFile | Run | Done | UseSkill
 
 ACTIONS: dict[str, type[Action]] = {
     "read_file": ReadFile,
@@ -72,6 +77,7 @@ ACTIONS: dict[str, type[Action]] = {
     "delete_file": DeleteFile,
     "run": Run,
     "done": Done,
+    "use_skill": UseSkill,
 }
 
 

@@ -65,6 +65,13 @@ DONE = ToolSpec(
     _schema(["summary"], summary=STR),
 )
 
+USE_SKILL = ToolSpec(
+    "use_skill",
+    "Load a skill (a verified procedure from an earlier session, listed under # Skills): "
+    "its steps, its parameters and the edits that worked.",
+    _schema(["name"], name=STR),
+)
+
 EXECUTOR_TOOLS: tuple[ToolSpec, ...] = (
     READ_FILE,
     LIST_FILES,
@@ -75,3 +82,6 @@ EXECUTOR_TOOLS: tuple[ToolSpec, ...] = (
     RUN,
     DONE,
 )
+
+# With skills in the repository: use_skill before done (the list stays one per task)
+WITH_SKILLS: tuple[ToolSpec, ...] = (*EXECUTOR_TOOLS[:-1], USE_SKILL, DONE)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tether.guard.contract import Violation
 from tether.guard.policy import ActionPolicy
-from tether.models.types import ToolCall
+from tether.models.types import ToolCall, ToolSpec
 from tether.sandbox import Sandbox
 from tether.tools import files
 from tether.tools.actions import (
@@ -23,8 +24,10 @@ from tether.tools.actions import (
     ReadFile,
     Run,
     Search,
+    UseSkill,
     parse_call,
 )
+from tether.tools.specs import EXECUTOR_TOOLS, WITH_SKILLS
 
 WRITES = (EditFile, CreateFile, DeleteFile, Run)
 WRITE_TOOLS = frozenset(name for name, action in ACTIONS.items() if action in WRITES)
@@ -51,11 +54,18 @@ class Toolbox:
         policy: ActionPolicy,
         sandbox: Sandbox,
         command_timeout_s: float = 60.0,
+        skills: Callable[[str], str] | None = None,
     ):
         self.root = root
         self.policy = policy
         self.sandbox = sandbox
         self.command_timeout_s = command_timeout_s
+        self.skills = skills  # use_skill(name) → the skill's text (raises LookupError)
+
+    @property
+    def specs(self) -> tuple[ToolSpec, ...]:
+        """The tools offered: use_skill only where there are skills."""
+        return WITH_SKILLS if self.skills is not None else EXECUTOR_TOOLS
 
     def may_write(self, call: ToolCall) -> bool:
         """Whether the call may change the tree (before it runs)."""
@@ -80,7 +90,7 @@ class Toolbox:
 
     async def execute(self, call: ToolCall) -> ToolOutcome:
         started = time.perf_counter()
-        action = parse_call(call)
+        action = parse_call(call, self.specs)
         if isinstance(action, CallError):
             return ToolOutcome(
                 call.name, f"error: {action.message}", ok=False, summary="malformed call"
@@ -143,7 +153,17 @@ class Toolbox:
                 return result.tail(), None
             case Done(summary):
                 return "noted: the task is declared done; the harness will verify it", summary
+            case UseSkill(name):
+                return self._skill(name), None
         raise AssertionError(f"unhandled action {action!r}")
+
+    def _skill(self, name: str) -> str:
+        if self.skills is None:
+            raise files.ToolFailure("there are no skills in this repository")
+        try:
+            return self.skills(name)
+        except LookupError as exc:
+            raise files.ToolFailure(str(exc).strip("'\"")) from None
 
 
 def _summary(action: Action, ok: bool, text: str) -> str:
@@ -160,4 +180,6 @@ def _summary(action: Action, ok: bool, text: str) -> str:
             target = glob or "."
         case Done(summary):
             return summary[:60]
+        case UseSkill(name):
+            target = f"skill {name}"
     return target if ok else f"{target}: {text.removeprefix('error: ')[:80]}"

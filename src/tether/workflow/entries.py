@@ -21,8 +21,10 @@ def ledger_entry(
     task: Task,
     info: ModelInfo,
     session: str,
+    skill: str = "",
 ) -> LedgerEntry:
-    """The ledger entry of one context of an attempt."""
+    """The ledger entry of one context of an attempt (``skill``: the skill replayed and
+    the way that ran)."""
     last = " ".join(result.handoff.last_text.split())
     feedback = result.handoff.last_feedback.split("\n\n")[0]
     status = result.status
@@ -60,6 +62,7 @@ def ledger_entry(
         done=done,
         remains=remains,
         must_know=must_know,
+        skill=skill,
     )
 
 

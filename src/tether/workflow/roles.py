@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from tether.config import RoleConfig
+from tether.config import FALLBACK, INSTALL_HINT, ROLES, ResolvedRole, RoleConfig, local_available
+from tether.errors import UsageError
 from tether.models.registry import build_model
 from tether.models.types import Model
 from tether.workflow.reviewer import ModelReviewer
@@ -33,6 +34,28 @@ class Roles:
         if name not in self._models:
             self._models[name] = build_model(self.ws.config.require(name), self.ws.log)
         return self._models[name]
+
+    def chosen(self, choice: str | None) -> tuple[Model, RoleConfig, str | None]:
+        """``--model``: a role's name (default the executor), ``local`` (the embedded
+        model) or a model name asked of the executor's endpoint (returned third)."""
+        if choice is None or choice in ROLES:
+            name = choice or "executor"
+            return self.model(name), self.config(name), None
+        if choice == "local":
+            if not local_available():
+                raise UsageError(
+                    "--model local: the embedded model is not installed", hint=INSTALL_HINT
+                )
+            if "local" not in self._models:
+                role = ResolvedRole("executor", FALLBACK, "--model local")
+                self._models["local"] = build_model(role, self.ws.log)
+            return self._models["local"], FALLBACK, None
+        return self.model("executor"), self.config("executor"), choice
+
+    def label(self, choice: str | None) -> str:
+        """How a certification names the model ``choice`` means (``openai/fast``)."""
+        model, _, name = self.chosen(choice)
+        return f"{model.info.provider}/{name or model.info.model}"
 
     @property
     def executor(self) -> Model:

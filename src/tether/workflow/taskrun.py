@@ -27,11 +27,11 @@ from tether.guard.ledger import LedgerCopy
 from tether.guard.live import LiveRules
 from tether.guard.policy import ActionPolicy
 from tether.guard.stepguard import TaskStepGuard
-from tether.models.types import Model
+from tether.models.types import Message, Model
 from tether.rules.globs import matches_any
 from tether.sandbox import Sandbox
 from tether.telemetry import EventLog
-from tether.tools.specs import EXECUTOR_TOOLS
+from tether.tools.specs import EXECUTOR_TOOLS, WITH_SKILLS
 from tether.tools.toolbox import Toolbox
 from tether.vcs.checkpoints import ShadowCheckpoints, always_covered
 from tether.vcs.git import Git
@@ -39,6 +39,7 @@ from tether.vcs.snapshot import TreeScanner
 from tether.vcs.worktree import GitWorkTree
 from tether.workflow.failure import apply_failure_policy
 from tether.workflow.sandboxes import sandbox_for
+from tether.workflow.skillset import Catalog, catalog
 from tether.workspace import StateLayout
 
 UNSANDBOXED = (
@@ -81,6 +82,7 @@ class RunOptions:
     handoff: str = ""
     system: str = EXECUTOR_SYSTEM
     brief: str = ""
+    example: tuple[Message, ...] = ()  # a skill's worked example (a guided replay)
 
     @classmethod
     def from_role(cls, cfg: RoleConfig, **overrides: object) -> RunOptions:
@@ -159,7 +161,10 @@ async def run_task(
     policy = ActionPolicy(setting.root, own if setting.live is not None else task.contract)
     if setting.live is not None:
         setting.live.attach(policy)
-    executor = build_executor(setting, task, model, options, (policy, sandbox), worktree, reviewer)
+    skills = Catalog() if options.example else catalog(setting.root, setting.config)
+    executor = build_executor(
+        setting, task, model, options, (policy, sandbox, skills), worktree, reviewer
+    )
     if executor.gates is None or not executor.gates.verifies:
         setting.log.note_once(
             "unverified",
@@ -170,11 +175,13 @@ async def run_task(
         task.title,
         task.instruction,
         task.contract,
-        EXECUTOR_TOOLS,
+        WITH_SKILLS if skills.load is not None else EXECUTOR_TOOLS,
         agents_md=setting.agents_md,
         handoff=options.handoff,
         system=options.system,
         brief=options.brief,
+        skills=skills.text,
+        example=options.example,
     )
     try:
         result = await executor.run(task, prompt)
@@ -191,14 +198,14 @@ def build_executor(
     task: Task,
     model: Model,
     options: RunOptions,
-    guarded: tuple[ActionPolicy, Sandbox],
+    guarded: tuple[ActionPolicy, Sandbox, Catalog],
     worktree: GitWorkTree,
     reviewer: Reviewer | None,
 ) -> Executor:
-    """The executor of one task, every seam filled (``guarded``: its action policy and
-    the sandbox its commands run in)."""
+    """The executor of one task, every seam filled (``guarded``: its action policy, the
+    sandbox its commands run in, the skills ``use_skill`` loads)."""
     root, config = setting.root, setting.config
-    policy, sandbox = guarded
+    policy, sandbox, skills = guarded
     git_dir = git_dir_of(root)
     guard = TaskStepGuard(
         worktree,
@@ -209,7 +216,7 @@ def build_executor(
     )
     return Executor(
         model=model,
-        tools=Toolbox(root, policy, sandbox, config.guard.command_timeout_s),
+        tools=Toolbox(root, policy, sandbox, config.guard.command_timeout_s, skills.load),
         worktree=worktree,
         guard=guard,
         events=setting.log,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tether.agent.task import Task
 from tether.config import TetherConfig
@@ -16,7 +17,10 @@ from tether.guard.contract import Contract
 from tether.memory.locations import ledger_files, rule_files
 from tether.memory.plan_md import Plan, PlanTask, outside_repo
 from tether.rules.rule import Rule
-from tether.workflow.constraints import Note, house_rules, plan_rules
+from tether.workflow.constraints import Note, compile_texts, files_of, house_rules, plan_rules
+
+if TYPE_CHECKING:
+    from tether.workflow.skilluse import SkillUse
 
 TASK_ID = re.compile(r"^T\d+(?:\.\d+)*$")
 
@@ -118,6 +122,45 @@ class TaskFactory:
             model=planned.model,
             base_checkpoint=base,
         )
+
+    def from_skill(self, use: SkillUse, flags: TaskFlags = TaskFlags()) -> Task:
+        """``tether skills replay``: the skill's task under its contract, filled in
+        (its scope, keep rules and ``accept:`` gates), narrowed by the flags' rules."""
+        c = use.contract
+        skill_flags = TaskFlags(
+            scope=use.scope,
+            protect=c.protect,
+            max_diff=flags.max_diff,
+            allow_delete=c.allow_delete or None,
+            max_steps=flags.max_steps,
+            rules=flags.rules,
+        )
+        rules = self._skill_rules(use)
+        contract = self.contract(skill_flags, max_diff=c.max_diff, accept=c.accept, rules=rules)
+        instruction = str(use.trajectory.task.get("instruction") or use.title)
+        about = f"(Skill {use.skill.name}: {use.fill(use.skill.description)})"
+        return Task(
+            title=use.title,
+            instruction=f"{instruction}\n\n{about}",
+            contract=contract,
+            max_steps=flags.max_steps or self.config.guard.max_steps,
+        )
+
+    def with_skill(self, task: Task, use: SkillUse) -> Task:
+        """A PLAN.md task that names ``skill:``: the skill's gates and rules join the
+        task's contract; its scope applies where the task gives none."""
+        contract = task.contract
+        if not contract.scopes:
+            contract = replace(contract, scope=use.scope)
+        contract = replace(
+            contract, accept=tuple(dict.fromkeys((*contract.accept, *use.contract.accept)))
+        ).with_rules(self._skill_rules(use))
+        return replace(task, contract=contract)
+
+    def _skill_rules(self, use: SkillUse) -> tuple[Rule, ...]:
+        texts = use.contract.rules
+        where = f"skill {use.skill.name}"
+        return compile_texts(texts, files_of(self.root), where) if texts else ()
 
     def from_target(self, target: str, flags: TaskFlags, plan: Callable[[], Plan]) -> Task:
         """``tether variants``: ``T3`` is that PLAN.md task (``plan`` reads PLAN.md);

@@ -11,7 +11,8 @@ Boxes: ``[ ]`` open, ``[~]`` in progress, ``[x]`` done, ``[!]`` failed. Known su
 scope and protect (comma-separated globs), max-diff, max-steps, accept (one command per
 line; repeat the key for more), notes, model (the executor model for this task), keep
 (comma-separated: types, signatures, deps, tests) and rule (a constraint in plain words
-or a rule's exact form, one per line; repeat the key for more).
+or a rule's exact form, one per line; repeat the key for more), skill (a skill's name
+and its parameters: ``skill: fix-typo module=src/app/orders.py``).
 An unknown sub-key is an error (naming the nearest known one). Everything that is not a
 task (headings, prose) is kept byte for byte; a canonical file renders back identically.
 """
@@ -26,7 +27,10 @@ from tether.errors import UsageError
 
 STATUS = {" ": "open", "~": "in_progress", "x": "done", "!": "failed"}
 BOX = {name: char for char, name in STATUS.items()}
-KNOWN = ("scope", "protect", "max-diff", "max-steps", "accept", "notes", "model", "keep", "rule")
+KNOWN = (
+    "scope", "protect", "max-diff", "max-steps", "accept", "notes", "model", "keep", "rule",
+    "skill",
+)  # fmt: skip
 KEEPS = ("types", "signatures", "deps", "tests")
 _TASK = re.compile(r"^- \[(?P<box>.)\] (?P<id>T\d+(?:\.\d+)*): (?P<title>\S.*)$")
 _LOOKS_LIKE_TASK = re.compile(r"^\s*[-*]\s*\[")
@@ -71,6 +75,12 @@ class PlanTask:
     @property
     def rules(self) -> tuple[str, ...]:
         return tuple(v.strip() for v in self.values("rule") if v.strip())
+
+    @property
+    def skill(self) -> tuple[str, tuple[str, ...]] | None:
+        """``skill: NAME k=v ...`` → (NAME, ("k=v", ...)); None without one."""
+        words = (self.value("skill") or "").split()
+        return (words[0], tuple(words[1:])) if words else None
 
     @property
     def notes(self) -> str:
@@ -254,6 +264,7 @@ def task_from_contract(
     max_diff: int,
     accept: list[str],
     notes: str = "",
+    skill: str = "",
 ) -> PlanTask:
     """A new task in canonical form."""
     items: list[tuple[str, str]] = []
@@ -265,4 +276,6 @@ def task_from_contract(
     items += [("accept", command) for command in accept]
     if notes.strip():
         items.append(("notes", " ".join(notes.split())))
+    if skill.strip():
+        items.append(("skill", " ".join(skill.split())))
     return PlanTask(id=task_id, title=" ".join(title.split()), items=items)

@@ -3,7 +3,7 @@ most twice with the errors."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,11 @@ SUBMIT_PLAN = ToolSpec(
                         "max_diff": {"type": "integer", "minimum": 1},
                         "accept": {"type": "array", "items": {"type": "string"}},
                         "notes": {"type": "string"},
+                        "skill": {
+                            "type": "string",
+                            "description": "optional: a skill from # Skills that fits the "
+                            "task, with its parameters: 'NAME param=value ...'",
+                        },
                     },
                     "required": ["title", "scope", "protect", "max_diff", "accept", "notes"],
                 },
@@ -50,7 +55,8 @@ fast executor models carry out one at a time, each in a fresh context, under a c
 - protect: files it must not change;
 - max_diff: the most added+removed lines the task needs (keep it small);
 - accept: shell commands that prove the task is done (tests, checks);
-- notes: what the executor must know (design decisions, where to look).
+- notes: what the executor must know (design decisions, where to look);
+- skill (optional): a listed skill that does this kind of task, with its parameters.
 Order tasks so each one builds on the previous ones. Answer only by calling submit_plan."""
 
 
@@ -66,11 +72,18 @@ class PlannedTask:
     max_diff: int
     accept: list[str]
     notes: str
+    skill: str = ""
 
 
 def planner_prompt(
-    goal: str, repo_map: str, agents_md: str | None, verify_md: str | None, executor_window: int
+    goal: str,
+    repo_map: str,
+    agents_md: str | None,
+    verify_md: str | None,
+    executor_window: int,
+    skills: str = "",
 ) -> str:
+    """``skills``: the repository's skills, one line each (name (params): description)."""
     parts = []
     if agents_md:
         parts.append(f"# AGENTS.md\n{agents_md.strip()}")
@@ -82,19 +95,27 @@ def planner_prompt(
         f"{executor_window:,} tokens, including the files it reads. Keep every task small "
         "enough for that: a few files, a focused change."
     )
+    if skills.strip():
+        parts.append(f"# Skills (verified procedures a task may name)\n{skills.strip()}")
     parts.append(f"# Goal\n{goal.strip()}")
     return "\n\n".join(parts)
 
 
 async def make_plan(
-    model: Model, root: Path, files: list[str], prompt: str, max_output_tokens: int = 8192
+    model: Model,
+    root: Path,
+    files: list[str],
+    prompt: str,
+    max_output_tokens: int = 8192,
+    skills: tuple[str, ...] = (),
 ) -> list[PlannedTask]:
+    """``skills``: the names a task may name."""
     tasks, problems = await ask(
         model,
         SYSTEM,
         prompt,
         SUBMIT_PLAN,
-        lambda calls: validate_plan(calls, root, files),
+        lambda calls: validate_plan(calls, root, files, skills),
         MAX_ASKS,
         max_output_tokens,
         what="plan",
@@ -110,7 +131,7 @@ async def make_plan(
 
 
 def validate_plan(
-    calls: tuple[ToolCall, ...], root: Path, files: list[str]
+    calls: tuple[ToolCall, ...], root: Path, files: list[str], skills: tuple[str, ...] = ()
 ) -> tuple[list[PlannedTask], list[str]]:
     """The tasks, or the list of rules the answer broke."""
     raw, problems = arguments(calls, "submit_plan", "tasks")
@@ -119,6 +140,9 @@ def validate_plan(
     tasks: list[PlannedTask] = []
     for number, item in enumerate(raw, start=1):
         task, errors = _task(item, number, root, files)
+        if task is not None and task.skill and task.skill.split()[0] not in skills:
+            known = ", ".join(skills) or "there are none"
+            errors.append(f"task {number}: no skill {task.skill.split()[0]!r} ({known})")
         problems += errors
         if task is not None:
             tasks.append(task)
@@ -148,10 +172,15 @@ def _task(
     notes = item.get("notes", "")
     if not isinstance(notes, str):
         errors.append(f"{label}: 'notes' must be a string")
+    skill = item.get("skill") or ""
+    if not isinstance(skill, str):
+        errors.append(f"{label}: 'skill' must be a string")
     if errors:
         return None, errors
     assert isinstance(title, str) and isinstance(max_diff, int) and isinstance(notes, str)
-    return PlannedTask(title.strip(), scope, protect, max_diff, accept, notes.strip()), []
+    assert isinstance(skill, str)
+    planned = PlannedTask(title.strip(), scope, protect, max_diff, accept, notes.strip())
+    return replace(planned, skill=" ".join(skill.split())), []
 
 
 def _strings(value: Any, label: str, errors: list[str], required: bool) -> list[str]:

@@ -195,7 +195,7 @@ def _contract(recorded: Recorded, factory: TaskFactory, params: dict[str, str]) 
         allow_delete=bool(fields.get("allow_delete", False)),
         rules=tuple(fill(r) for r in fields.get("rules", []) if r not in house),
         accept=tuple(fill(a) for a in fields.get("accept", [])),
-        proved=tuple(dict.fromkeys(proved)),
+        proved=tuple(dict.fromkeys(fill(p) for p in proved)),
         source={"session": recorded.session, "task": str(recorded.end.get("task") or "")},
     )
 

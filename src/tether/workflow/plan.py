@@ -11,6 +11,7 @@ from tether.planner.repomap import repo_map
 from tether.vcs.files import repo_files
 from tether.workflow.planfile import load_plan, read_agents_md, save_plan
 from tether.workflow.roles import Roles
+from tether.workflow.skillset import skill_store
 from tether.workspace import Workspace
 
 
@@ -25,16 +26,23 @@ async def plan_goal(ws: Workspace, goal: str) -> list[PlanTask]:
     window = executor.context_window if executor else 32_768
     files = repo_files(ws.root)
     verify = memory_file(ws.root, ws.config.config, "VERIFY.md")
+    skills = [s for s in skill_store(ws.root, ws.config.config).all() if not s.problems]
+    skills_text = "\n".join(
+        f"- {s.name}" + (f" ({', '.join(s.params)})" if s.params else "") + f": {s.description}"
+        for s in skills
+    )
     prompt = planner_prompt(
         goal,
         repo_map(ws.root, files, goal),
         read_agents_md(ws),
         read_input(verify, "VERIFY.md") if verify.is_file() else None,
         int(window * (executor.handoff_at if executor else 0.6)),
+        skills_text,
     )
     async with roles:
         limit = roles.config("planner").max_output_tokens
-        planned = await make_plan(roles.planner, ws.root, files, prompt, limit)
+        names = tuple(s.name for s in skills)
+        planned = await make_plan(roles.planner, ws.root, files, prompt, limit, names)
     plan = load_plan(ws)
     first = plan.next_number()
     tasks = [
@@ -46,6 +54,7 @@ async def plan_goal(ws: Workspace, goal: str) -> list[PlanTask]:
             max_diff=t.max_diff,
             accept=t.accept,
             notes=t.notes,
+            skill=t.skill,
         )
         for i, t in enumerate(planned)
     ]

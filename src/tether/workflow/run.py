@@ -14,7 +14,10 @@ from tether.guard.live import LiveRules
 from tether.memory import progress_md
 from tether.memory.locations import ledger_files
 from tether.memory.plan_md import Plan, PlanTask
+from tether.models.types import Message
 from tether.rules.rule import Rule
+from tether.skills.params import parse_params
+from tether.skills.replay import EXACT
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
 from tether.vcs.worktree import GitWorkTree
@@ -29,7 +32,10 @@ from tether.workflow.planfile import (
     save_plan,
 )
 from tether.workflow.preflight import check_work_tree
+from tether.workflow.replay import exact, first_failure
 from tether.workflow.roles import Roles
+from tether.workflow.skillset import skill_store
+from tether.workflow.skilluse import SkillUse, use_of
 from tether.workflow.taskrun import RunOptions, TaskSetting, run_task
 from tether.workflow.tasks import TaskFactory
 from tether.workspace import Workspace, work_tree_lock
@@ -130,11 +136,25 @@ class _PlanRunner:
         attempt = progress_md.attempts_so_far(entries, plan_task.id) + 1
         base = self._resume_base(plan_task.id) if resumed else None
         task = self.factory.from_plan(plan_task, self.max_steps, base, self.rules)
+        use = self._skill(plan_task)
+        example: tuple[Message, ...] = ()
+        note = ""  # the ledger's word on the skill, if the task names one
+        if use is not None:
+            note = f"{use.skill.name}, guided"
+            task = self.factory.with_skill(task, use)
+            if not resumed:
+                done, why = await self._exact(task, use)
+                if done is not None:
+                    return self._finish(plan_task, attempt, done, task, f"{use.skill.name}, exact")
+                note += f" (exact did not: {why})"
+            example = use.example()
         handoff = _handoff_text(entries, plan_task.id, resumed)
         model = self.roles.executor
         reviewer = self.roles.reviewer() if self.suite.needs_review else None
         for _ in range(MAX_CONTEXTS):
-            options = RunOptions.from_role(self.roles.config("executor"), handoff=handoff)
+            options = RunOptions.from_role(
+                self.roles.config("executor"), handoff=handoff, example=example
+            )
             result = await run_task(self._setting(), task, model, options, reviewer=reviewer)
             task = replace(task, base_checkpoint=result.base_checkpoint, base_tree=result.base_tree)
             if result.status is not TaskStatus.HANDOFF:
@@ -142,17 +162,40 @@ class _PlanRunner:
             self._record(plan_task, attempt, result, task)
             self.ws.log.emit("handoff", task=plan_task.id, reason=result.reason)
             handoff = progress_md.handoff_notes(ledger(self.ws), plan_task.id)
-        return self._finish(plan_task, attempt, result, task)
+        return self._finish(plan_task, attempt, result, task, note)
+
+    def _skill(self, plan_task: PlanTask) -> SkillUse | None:
+        """The skill a task names (``skill: NAME k=v``), its values filled in."""
+        named = plan_task.skill
+        if named is None:
+            return None
+        name, items = named
+        given = parse_params(items, where=f"PLAN.md:{plan_task.line}: skill:")
+        return use_of(skill_store(self.ws.root, self.ws.config.config), name, given)
+
+    async def _exact(self, task: Task, use: SkillUse) -> tuple[TaskResult | None, str]:
+        """The skill's recorded edits first (no model call); a done result, or why not
+        (a failed one was rolled back by the failure policy)."""
+        problem = use.exact_plan(self.ws.root).problem
+        if problem:
+            return None, problem
+        result = await exact(self._setting(), use, task, None)
+        self.ws.log.emit(
+            "skill_replay", skill=use.skill.name, way="exact", status=str(result.status)
+        )
+        if result.status.finished:
+            return result, ""
+        return None, f"the gates failed: {first_failure(result)}"
 
     def _finish(
-        self, plan_task: PlanTask, attempt: int, result: TaskResult, task: Task
+        self, plan_task: PlanTask, attempt: int, result: TaskResult, task: Task, skill: str = ""
     ) -> tuple[TaskStatus, str]:
         if result.status is TaskStatus.HANDOFF:  # still handing off after MAX_CONTEXTS
             result.status = TaskStatus.FAILED
             worktree = GitWorkTree(self.checkpoints, self.ws.session_id)
             result = apply_failure_policy(worktree, task, result)
         status = result.status
-        self._record(plan_task, attempt, result, task)
+        self._record(plan_task, attempt, result, task, skill)
         if status is not TaskStatus.INTERRUPTED:
             mark(self.ws, plan_task.id, status.plan_box)
         if status.failed:
@@ -169,9 +212,10 @@ class _PlanRunner:
         attempt: int,
         result: TaskResult,
         task: Task,
+        skill: str = "",
     ) -> None:
-        info = self.roles.executor.info
-        entry = ledger_entry(plan_task, attempt, result, task, info, self.ws.session_id)
+        info = EXACT if skill.endswith(", exact") else self.roles.executor.info
+        entry = ledger_entry(plan_task, attempt, result, task, info, self.ws.session_id, skill)
         progress_md.append_entry(progress_path(self.ws), entry)
 
     def _setting(self) -> TaskSetting:

@@ -329,3 +329,31 @@ def test_the_planner_writes_skill_md_and_is_asked_again_when_it_drops_a_paramete
     assert "3. Run test_{module.stem}.py." in shown.stdout
     removed = run_tether("skills", "rm", "fix-greeting", cwd=repo)
     assert removed.returncode == 0 and not folder.exists()
+
+
+def test_the_session_lists_and_shows_skills(
+    repo: Path, scripted: Callable[..., ScriptedServer]
+) -> None:
+    captured(repo, scripted)
+    result = run_tether("pair", cwd=repo, input="/skills\n/skills show fix-typo\n/quit\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "fix-typo (module): Fix the typo in {module}" in result.stdout
+    assert "module (was users.py)" in result.stdout
+
+
+def test_a_task_may_not_change_a_skill_unless_its_scope_names_it(
+    repo: Path, scripted: Callable[..., ScriptedServer]
+) -> None:
+    folder = captured(repo, scripted)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "the skill")
+    widen = tool(
+        "edit_file", path=f"{SKILL}/references/contract.toml",
+        search='scope = ["{module}"]', replace='scope = ["**"]',
+    )  # fmt: skip
+    server = scripted({"default": [widen, tool("done", summary="x")]})
+    result = run_tether("do", "Widen the skill", "--no-commit", cwd=repo, env=model_env(server))
+    assert result.returncode == 1
+    assert 'scope = ["{module}"]' in (folder / "references/contract.toml").read_text()
+    [violation] = [e for e in events(repo) if e["type"] == "violation"]
+    assert violation["rule"] == "protected" and "contract.toml" in violation["detail"]

@@ -30,6 +30,7 @@ types", "no new deps", "keep the diff under 40 lines"): it becomes an enforced r
   /run [ID]              run the next PLAN.md task (or ID) under the session's rules
   /variants N [STYLES]   N variants of the last task (STYLES: "minimal,bold")
   /pick RUN K            apply variant K of RUN
+  /skills [ARGS]         tether skills: list, capture --last --name N, replay N, ...
   /verify                run the gates now
   /status                the plan, the last session, this session
   /quit                  leave (Ctrl-D too)
@@ -235,6 +236,19 @@ async def _verify(session: Session, rest: str) -> None:
     await _tether(session, ["verify", *shlex.split(rest)])
 
 
+async def _skills(session: Session, rest: str) -> None:
+    try:
+        words = shlex.split(rest)
+    except ValueError as exc:  # an unclosed quote
+        session.say(f"/skills: {escape(str(exc))}")
+        return
+    reads = not words or words[0] in ("list", "show", "--help", "-h")
+    if not reads and session.running:  # capture, replay, certify, rm: the tree is busy
+        session.say(f"a task is running: /stop it first, then /skills {escape(rest)}")
+        return
+    await _tether(session, ["skills", *(words or ["list"])], background=not reads)
+
+
 async def _status(session: Session, rest: str) -> None:
     await _tether(session, ["status"], background=False)
     running = f"running: {escape(session.current_label)}" if session.running else "idle"
@@ -273,5 +287,5 @@ COMMANDS: dict[str, Handler] = {
     "help": _help, "stop": _stop, "rules": _rules, "rule": _rule, "drop": _drop,
     "save": _save, "review": _review, "diff": _diff, "undo": _undo,
     "checkpoints": _checkpoints, "plan": _plan, "run": _run, "variants": _variants,
-    "pick": _pick, "verify": _verify, "status": _status,
+    "pick": _pick, "verify": _verify, "status": _status, "skills": _skills,
 }  # fmt: skip

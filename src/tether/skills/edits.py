@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tether.textutil import occurrences
+
 Kind = Literal["edit", "create", "delete"]
 
 
@@ -82,29 +84,43 @@ def file_edit(path: str, old: bytes | None, new: bytes | None) -> FileEdit:
 
 
 def hunks(before: str, after: str) -> tuple[tuple[str, str], ...]:
-    """Search/replace pairs taking ``before`` to ``after``, in order, each search
-    unique in ``before`` (context lines are added until it is)."""
+    """Search/replace pairs taking ``before`` to ``after`` when applied in order, each
+    search unique in the text it is applied to (context lines are added until it is;
+    neighbours that still clash are joined, down to one hunk for the whole file)."""
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     spans: list[list[int]] = []
     for group in matcher.get_grouped_opcodes(1):
         i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
-        spans.append(_unique(old, new, [i1, i2, j1, j2], before))
-    merged: list[list[int]] = []
-    for span in spans:
-        if merged and span[0] <= merged[-1][1]:  # context grew into the previous one
-            last = merged[-1]
-            last[1], last[3] = max(last[1], span[1]), max(last[3], span[3])
+        span = _unique(old, [i1, i2, j1, j2], before)
+        if spans and span[0] <= spans[-1][1]:  # context grew into the previous one
+            spans[-1][1], spans[-1][3] = max(spans[-1][1], span[1]), max(spans[-1][3], span[3])
         else:
-            merged.append(span)
-    return tuple(("".join(old[a:b]), "".join(new[c:d])) for a, b, c, d in merged)
+            spans.append(span)
+    while True:
+        pairs = [("".join(old[a:b]), "".join(new[c:d])) for a, b, c, d in spans]
+        clash = _first_clash(before, pairs)
+        if clash == 0:
+            return tuple(pairs)
+        spans[clash - 1 : clash + 1] = [[spans[clash - 1][0], spans[clash][1],
+                                         spans[clash - 1][2], spans[clash][3]]]  # fmt: skip
 
 
-def _unique(old: list[str], new: list[str], span: list[int], before: str) -> list[int]:
+def _first_clash(text: str, pairs: list[tuple[str, str]]) -> int:
+    """The index of the first pair whose search is not unique in the text the pairs
+    before it leave; 0 when none clashes (the first is unique in ``text`` already)."""
+    for number, (search, replace) in enumerate(pairs):
+        if number and len(occurrences(text, search, 2)) != 1:
+            return number
+        text = text.replace(search, replace, 1)
+    return 0
+
+
+def _unique(old: list[str], span: list[int], before: str) -> list[int]:
     i1, i2, j1, j2 = span
     while True:
         search = "".join(old[i1:i2])
-        if search and before.count(search) == 1:
+        if search and len(occurrences(before, search, 2)) == 1:
             return [i1, i2, j1, j2]
         if i1 == 0 and i2 == len(old):
             return [i1, i2, j1, j2]  # the whole file: a rewrite
@@ -156,7 +172,7 @@ def _apply(edit: FileEdit, current: str | None, files: dict[str, str | None]) ->
     for number, (search, replace) in enumerate(edit.hunks, start=1):
         if not search:
             return "it was empty; only a model can write it again"
-        found = text.count(search)
+        found = len(occurrences(text, search, limit=1000))
         if found != 1:
             where = "is not there" if found == 0 else f"is there {found} times"
             return f"the text of change {number} {where}"

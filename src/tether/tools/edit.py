@@ -12,6 +12,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from tether.textutil import occurrences
+
 
 @dataclass(frozen=True)
 class EditError:
@@ -22,20 +24,16 @@ def apply_edit(text: str, search: str, replace: str, path: str = "the file") -> 
     """``text`` with the one occurrence of ``search`` replaced, or why not."""
     if not search:
         return EditError("`search` is empty; give the exact text to replace")
-    count = text.count(search)
-    if count == 1:
+    found = occurrences(text, search, limit=1000)
+    if len(found) == 1:
         return text.replace(search, replace, 1)
-    if count > 1:
-        return EditError(_ambiguous(text, search, count, path))
+    if found:
+        return EditError(_ambiguous(text, search, len(found), path))
     return _apply_loose(text, search, replace, path)
 
 
 def _ambiguous(text: str, search: str, count: int, path: str) -> str:
-    starts: list[int] = []
-    at = text.find(search)
-    while at != -1 and len(starts) < 10:
-        starts.append(text.count("\n", 0, at) + 1)
-        at = text.find(search, at + 1)
+    starts = [text.count("\n", 0, at) + 1 for at in occurrences(text, search)]
     where = ", ".join(str(n) for n in starts)
     return (
         f"`search` occurs {count} times in {path} (at lines {where}); include more "

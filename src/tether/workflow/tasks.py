@@ -79,7 +79,7 @@ class TaskFactory:
                 )
         return Contract(
             scope=flags.scope,
-            protect=flags.protect,
+            protect=(*flags.protect, *self._skills_guarded(flags.scope)),
             max_diff=flags.max_diff or max_diff or guard.max_diff,
             allow_delete=_either(flags.allow_delete, guard.allow_delete),
             allow_network=_either(flags.allow_network, guard.allow_network),
@@ -90,6 +90,16 @@ class TaskFactory:
             ledger_files=ledger_files(self.root, self.config),
             rule_files=rule_files(self.root, self.config),
         ).with_rules((*self.house_rules, *rules, *flags.rules))
+
+    def _skills_guarded(self, scope: tuple[str, ...]) -> tuple[str, ...]:
+        """The repository's skills folder, protected from tasks (a skill's contract and
+        gates decide what later replays may do) unless the scope names it."""
+        folder = self.config.skills.dir.strip("/")
+        if Path(folder).is_absolute() or not (self.root / folder).is_dir():
+            return ()
+        if any(glob.startswith(folder) for glob in scope):
+            return ()
+        return (f"{folder}/**",)
 
     def from_instruction(self, instruction: str, flags: TaskFlags = TaskFlags()) -> Task:
         """``tether do``: an instruction in words under the flags' contract."""

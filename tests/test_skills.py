@@ -127,10 +127,10 @@ def test_a_replay_whose_edit_no_longer_applies_falls_back_to_guided(
     repo: Path, scripted: Callable[..., ScriptedServer]
 ) -> None:
     captured(repo, scripted)
-    # the worked example holds two assistant turns: the server counts them
+    # the worked example holds three assistant turns: the server counts them
     pad: dict[str, Any] = {"content": "unused"}
     guided = [
-        pad, pad,
+        pad, pad, pad,
         tool("read_file", path="orders.py"),
         tool("edit_file", path="orders.py", search="Helo from", replace="Hello from"),
         tool("done", summary="orders.py fixed"),
@@ -146,7 +146,9 @@ def test_a_replay_whose_edit_no_longer_applies_falls_back_to_guided(
     assert '"Hello from orders"' in (repo / "orders.py").read_text()
     first = server.requests[0]["body"]["messages"]
     example = [m for m in first if m["role"] == "assistant"]
-    assert len(example) == 2 and "orders.py" in json.dumps(example)  # filled in
+    assert len(example) == 3 and "orders.py" in json.dumps(example)  # filled in
+    read = next(m for m in first if m.get("tool_call_id") == "skill_1")
+    assert 'text = "Helo from orders"' in read["content"]  # the file as it is now
     assert any("# Skill fix-typo" in str(m.get("content")) for m in first)
     ways = [(e["way"], e.get("status")) for e in events(repo) if e["type"] == "skill_replay"]
     assert ways[-1] == ("guided", "done")
@@ -180,7 +182,7 @@ def test_certify_replays_in_worktrees_and_records_the_pass_rate(
     folder = captured(repo, scripted)
     pad: dict[str, Any] = {"content": "unused"}
     edit = tool("edit_file", path="billing.py", search="Helo", replace="Hello")
-    server = scripted({"default": [pad, pad, edit, tool("done", summary="fixed")]})
+    server = scripted({"default": [pad, pad, pad, edit, tool("done", summary="fixed")]})
     result = run_tether(
         "skills", "certify", "fix-typo", "-n", "3", "--param", "module=billing.py",
         cwd=repo, env=model_env(server),
@@ -196,7 +198,7 @@ def test_certify_replays_in_worktrees_and_records_the_pass_rate(
     [line] = (folder / "references/certifications.jsonl").read_text().splitlines()
     assert json.loads(line)["passed"] == 3
     # a model that fails: its rate is recorded beside the first and flagged
-    bad = scripted({"default": [pad, pad, tool("done", summary="nothing")]})
+    bad = scripted({"default": [pad, pad, pad, tool("done", summary="nothing")]})
     env = model_env(bad, model="tiny")
     failed = run_tether(
         "skills", "certify", "fix-typo", "-n", "2", "--param", "module=billing.py",

@@ -54,10 +54,15 @@ def _edit_text(args: dict[str, object]) -> str:
 
 
 def guided_prefix(
-    skill: Skill, trajectory: Trajectory, fill: Callable[[str], str]
+    skill: Skill,
+    trajectory: Trajectory,
+    fill: Callable[[str], str],
+    read: Callable[[dict[str, object]], str | None] = lambda args: None,
 ) -> tuple[Message, ...]:
-    """The procedure (values filled in), then the session's successful calls as turns:
-    a small model copies a worked example far better than it follows prose."""
+    """The procedure (values filled in), then the session's successful calls as turns,
+    ``done`` last: a small model copies a worked example far better than it follows
+    prose. ``read`` gives a read_file call's result as the tree holds it now (the
+    recording keeps only a summary), so the example shows this use's file."""
     procedure = fill(skill.body.strip())
     head = Message(
         "user",
@@ -66,12 +71,11 @@ def guided_prefix(
     )
     turns: list[Message] = [head]
     for number, call in enumerate((c for c in trajectory.calls if c.ok), start=1):
-        if call.tool == "done":
-            continue
         args = {k: (fill(v) if isinstance(v, str) else v) for k, v in call.args.items()}
         tool_id = f"skill_{number}"
         turns.append(Message("assistant", "", (ToolCall(tool_id, call.tool, json.dumps(args)),)))
-        turns.append(Message("tool", fill(call.result) or "ok", tool_call_id=tool_id))
+        shown = (read(args) if call.tool == "read_file" else None) or fill(call.result) or "ok"
+        turns.append(Message("tool", shown, tool_call_id=tool_id))
     turns.append(
         Message("user", "That was the verified session. Now do the task below the same way.")
     )

@@ -124,6 +124,7 @@ def _task_fields(recorded: Recorded) -> dict[str, object]:
         "instruction": recorded.start.get("instruction") or recorded.start.get("title", ""),
         "model": recorded.start.get("model", ""),
         "steps": recorded.end.get("steps", 0),
+        "max_steps": recorded.start.get("max_steps", 0),
         "summary": _summary(recorded),
     }
 

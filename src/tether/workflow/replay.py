@@ -111,7 +111,7 @@ async def run_ways(
             return Replayed(result, "exact", tried, problem)
     tried.append("guided")
     model, cfg, name = choose(request.model)
-    options = RunOptions.from_role(cfg, commit=request.commit, example=use.example())
+    options = RunOptions.from_role(cfg, commit=request.commit, example=use.example(setting.root))
     guided_task = replace(task, model=name) if name else task
     result = await run_task(setting, guided_task, model, options)
     _event(setting, use, "guided", result)

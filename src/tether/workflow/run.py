@@ -147,7 +147,7 @@ class _PlanRunner:
                 if done is not None:
                     return self._finish(plan_task, attempt, done, task, f"{use.skill.name}, exact")
                 note += f" (exact did not: {why})"
-            example = use.example()
+            example = use.example(self.ws.root)
         handoff = _handoff_text(entries, plan_task.id, resumed)
         model = self.roles.executor
         reviewer = self.roles.reviewer() if self.suite.needs_review else None

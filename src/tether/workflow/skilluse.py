@@ -17,6 +17,7 @@ from tether.skills.prompting import guided_prefix
 from tether.skills.replay import ExactReplay
 from tether.skills.store import SKILL_MD, Skill, SkillStore
 from tether.skills.trajectory import Trajectory
+from tether.tools import files
 
 
 @dataclass
@@ -65,8 +66,20 @@ class SkillUse:
             self.trajectory.files, summary or f"replayed skill {self.skill.name} exactly"
         )
 
-    def example(self) -> tuple[Message, ...]:
-        return guided_prefix(self.skill, self.trajectory, self.fill)
+    def example(self, root: Path) -> tuple[Message, ...]:
+        """The guided worked example, its file reads showing the tree at ``root``."""
+
+        def read(args: dict[str, object]) -> str | None:
+            path = str(args.get("path") or "")
+            inside = (root / path).resolve().is_relative_to(root.resolve())
+            if not path or Path(path).is_absolute() or not inside:  # a skill is repo input
+                return None
+            try:
+                return files.read_file(root, path, None, None)
+            except files.ToolFailure:
+                return None
+
+        return guided_prefix(self.skill, self.trajectory, self.fill, read)
 
 
 def use_of(store: SkillStore, name: str, given: dict[str, str]) -> SkillUse:

@@ -153,7 +153,7 @@ class TaskFactory:
             title=use.title,
             instruction=f"{instruction}\n\n{about}",
             contract=contract,
-            max_steps=flags.max_steps or self.config.guard.max_steps,
+            max_steps=flags.max_steps or _steps(use) or self.config.guard.max_steps,
         )
 
     def with_skill(self, task: Task, use: SkillUse) -> Task:
@@ -184,6 +184,12 @@ class TaskFactory:
                 hint="`tether status` lists the tasks; or give an instruction",
             )
         return self.from_plan(planned, flags.max_steps, extra=flags.rules)
+
+
+def _steps(use: SkillUse) -> int:
+    """The step budget of the task the skill was captured from."""
+    value = use.trajectory.task.get("max_steps")
+    return value if isinstance(value, int) and value > 0 else 0
 
 
 def _either(value: bool | None, default: bool) -> bool:

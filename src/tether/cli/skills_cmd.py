@@ -13,6 +13,7 @@ from tether.ui.console import out
 
 if TYPE_CHECKING:
     from tether.skills.store import Skill
+    from tether.workflow.capture import Captured, CaptureRequest
     from tether.workflow.replay import Replayed
     from tether.workspace import Workspace
 
@@ -67,8 +68,6 @@ def capture(
 
     Example: tether skills capture T3 --name fix-typo --param module=src/app/users.py
     """
-    from rich.markup import escape
-
     from tether.cli.running import run_cancellable
     from tether.errors import UsageError
     from tether.skills.params import parse_params
@@ -93,16 +92,23 @@ def capture(
     factory = TaskFactory(ws.root, ws.config.config)
     writer = None if (no_planner or description) else _planner_writer(ws)
     captured = run_cancellable(lambda: run_capture(store, factory, request, writer))
-    where = captured.folder.relative_to(ws.root) if not personal else captured.folder
+    _say_captured(ws, captured, request)
+
+
+def _say_captured(ws: Workspace, captured: Captured, request: CaptureRequest) -> None:
+    from rich.markup import escape
+
+    folder = captured.folder
+    where = folder.relative_to(ws.root) if folder.is_relative_to(ws.root) else folder
     out().print(
-        f"[bold green]captured[/] {escape(name)} from {escape(captured.recorded.label)}: "
+        f"[bold green]captured[/] {escape(request.name)} from {escape(captured.recorded.label)}: "
         f"{captured.calls} calls, {captured.files} file(s); SKILL.md written by "
         f"{captured.written_by} → {escape(str(where))}"
     )
+    params = "".join(f" --param {k}=..." for k in request.params or {})
     out().print(
-        f"[dim]replay: tether skills replay {name}"
-        + "".join(f" --param {k}=..." for k in request.params or {})
-        + f" · certify: tether skills certify {name} -n 10[/]"
+        f"[dim]replay: tether skills replay {request.name}{params} · "
+        f"certify: tether skills certify {request.name} -n 10[/]"
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -48,10 +48,12 @@ def fake_model(
         hang_s=hang_s,
         retry_after_ms=retry_after_ms,
     )
-    stop = threading.Event()
+    # The handler only appends: Event.set() in a handler can deadlock on the lock the
+    # main thread holds inside Event.wait() (a rare hang on SIGTERM, seen in the suite).
+    stop: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        stop.append(signum)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -60,5 +62,6 @@ def fake_model(
         out().print(f"  OpenAI-compatible base_url: {server.openai_url}", soft_wrap=True)
         out().print(f"  Anthropic base_url:         {server.url}", soft_wrap=True)
         out().file.flush()
-        stop.wait()
+        while not stop:
+            time.sleep(0.05)
     out().print("stopped")

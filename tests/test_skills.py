@@ -359,3 +359,32 @@ def test_a_task_may_not_change_a_skill_unless_its_scope_names_it(
     assert 'scope = ["{module}"]' in (folder / "references/contract.toml").read_text()
     [violation] = [e for e in events(repo) if e["type"] == "violation"]
     assert violation["rule"] == "protected" and "contract.toml" in violation["detail"]
+
+
+def test_the_planner_sees_the_skills_and_may_name_one(
+    repo: Path, scripted: Callable[..., ScriptedServer]
+) -> None:
+    captured(repo, scripted)
+    task = {
+        "title": "Fix the typo in billing.py",
+        "scope": ["billing.py"],
+        "protect": [],
+        "max_diff": 6,
+        "accept": [f"{PYTEST} test_billing.py"],
+        "notes": "",
+    }
+
+    def plan_call(skill: str) -> dict[str, Any]:
+        named = {"tasks": [{**task, "skill": skill}]}
+        return {"tool_calls": [{"name": "submit_plan", "arguments": named}]}
+
+    server = scripted({"default": [plan_call("fix-tpyo module=billing.py"),
+                                   plan_call("fix-typo module=billing.py")]})  # fmt: skip
+    env = model_env(server, role="planner", model="planner")
+    result = run_tether("plan", "Fix the billing greeting", cwd=repo, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    prompt = server.requests[0]["body"]["messages"][-1]["content"]
+    assert "# Skills" in prompt and "- fix-typo (module): Fix the typo in {module}" in prompt
+    again = server.requests[1]["body"]["messages"][-1]["content"]
+    assert "no skill 'fix-tpyo'" in again
+    assert "  - skill: fix-typo module=billing.py\n" in (repo / "PLAN.md").read_text()

@@ -277,7 +277,8 @@ def _say_way(replayed: Replayed) -> None:
         out().print(f"[yellow]exact replay did not pass[/]: {escape(replayed.exact_problem)}")
     way = "exact (no model call)" if replayed.way == "exact" else f"guided by {replayed.model}"
     verdict = "[green]passed[/]" if replayed.passed else "[red]did not pass[/]"
-    out().print(f"skill replay {verdict}: {escape(way)} (tried: {', '.join(replayed.tried)})")
+    tried = ", ".join(replayed.tried) or "nothing ran"
+    out().print(f"skill replay {verdict}: {escape(way)} (tried: {tried})")
 
 
 @app.command("certify")

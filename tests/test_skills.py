@@ -93,7 +93,10 @@ def test_capture_writes_a_valid_skill_with_its_trajectory_and_contract(
     assert contract["gates"]["accept"] == [f"{PYTEST} test_{{module.stem}}.py"]
     assert any("pass" in p for p in contract["gates"]["proved"])
     body = (folder / "SKILL.md").read_text()
-    assert 'change `return "Helo from {module.stem}"`' in body or "{module}" in body
+    assert "1. Read `{module}`.\n" in body
+    steps = '2. In `{module}`, change `"Helo from {module.stem}"` to `"Hello from {module.stem}"`.'
+    assert steps in body
+    assert f"- {PYTEST} test_{{module.stem}}.py" in body  # done when: the gates
     listed = run_tether("skills", "list", "--json", cwd=repo)
     [entry] = json.loads(listed.stdout)
     assert entry["params"] == ["module"] and entry["certified"] == []
@@ -328,6 +331,10 @@ def test_the_planner_writes_skill_md_and_is_asked_again_when_it_drops_a_paramete
     assert "2. Change Helo to Hello." in (folder / "SKILL.md").read_text()
     shown = run_tether("skills", "show", "fix-greeting", cwd=repo)
     assert "module (was users.py)" in shown.stdout
+    # users.py is fixed already; billing.py still has the typo
+    assert "the recorded edits do not apply (users.py: the text of change 1" in shown.stdout
+    there = run_tether("skills", "show", "fix-greeting", "--param", "module=billing.py", cwd=repo)
+    assert "here with module=billing.py: the recorded edits apply" in there.stdout
     assert "3. Run test_{module.stem}.py." in shown.stdout
     removed = run_tether("skills", "rm", "fix-greeting", cwd=repo)
     assert removed.returncode == 0 and not folder.exists()
@@ -388,3 +395,25 @@ def test_the_planner_sees_the_skills_and_may_name_one(
     again = server.requests[1]["body"]["messages"][-1]["content"]
     assert "no skill 'fix-tpyo'" in again
     assert "  - skill: fix-typo module=billing.py\n" in (repo / "PLAN.md").read_text()
+
+
+def test_a_refused_recapture_keeps_the_skill_it_would_replace(
+    repo: Path, scripted: Callable[..., ScriptedServer]
+) -> None:
+    folder = captured(repo, scripted)
+    before = (folder / "SKILL.md").read_text()
+    again = run_tether(
+        "skills", "capture", "T1", "--name", "fix-typo", "--force", "--description", "x" * 1100,
+        cwd=repo,
+    )  # fmt: skip
+    assert again.returncode == 2
+    assert "Description exceeds 1024 character limit" in again.stderr + again.stdout
+    assert (folder / "SKILL.md").read_text() == before
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["fix-typo"]  # nothing left over
+    replaced = run_tether(
+        "skills", "capture", "T1", "--name", "fix-typo", "--force", "--description", "Fix it.",
+        cwd=repo,
+    )  # fmt: skip
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    assert read_properties(folder).description == "Fix it."
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["fix-typo"]

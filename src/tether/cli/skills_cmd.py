@@ -188,15 +188,28 @@ def _skill_json(skill: Skill, threshold: float) -> dict[str, Any]:
 
 
 @app.command("show")
-def show(name: str = typer.Argument(..., help="The skill.")) -> None:
-    """A skill: its SKILL.md, its contract, its recorded edits."""
+def show(
+    name: str = typer.Argument(..., help="The skill."),
+    param: list[str] = param_option(),
+) -> None:
+    """A skill: its SKILL.md, its contract, its edits, and whether they apply here."""
     from rich.markup import escape
 
+    from tether.skills.params import parse_params
     from tether.workflow.skillset import skill_store
+    from tether.workflow.skilluse import use_of
     from tether.workspace import Workspace
 
     ws = Workspace.open(need_repo=True)
-    skill = skill_store(ws.root, ws.config.config).get(name)
+    store = skill_store(ws.root, ws.config.config)
+    skill = store.get(name)
+    if not skill.problems:
+        use = use_of(store, name, parse_params(param))
+        problem = use.exact_plan(ws.root).problem
+        values = ", ".join(f"{k}={v}" for k, v in use.values.items())
+        said = "apply" if not problem else f"do not apply ({problem})"
+        out().print(f"[dim]here{' with ' + escape(values) if values else ''}: the recorded "
+                    f"edits {escape(said)}[/]")  # fmt: skip
     contract, trajectory = skill.contract(), skill.trajectory()
     console = out()
     console.print(f"[bold]{escape(skill.name)}[/] · {escape(str(skill.folder))}")

@@ -142,15 +142,15 @@ class SkillStore:
 def read_skill(folder: Path, personal: bool = False) -> Skill:
     """A skill folder as the reference library reads it; what it finds wrong is kept
     in ``problems`` (listed, never a crash)."""
-    from skills_ref import validate
     from skills_ref.errors import SkillError
     from skills_ref.parser import parse_frontmatter
+    from skills_ref.validator import validate_metadata
 
-    problems = [str(p) for p in validate(folder)]
     try:
         data, body = parse_frontmatter((folder / SKILL_MD).read_text(encoding="utf-8"))
-    except (SkillError, UnicodeDecodeError) as exc:
+    except (SkillError, UnicodeDecodeError, OSError) as exc:
         return Skill(folder, folder.name, "", "", personal=personal, problems=[str(exc)])
+    problems = [str(p) for p in validate_metadata(data, folder)]  # the file parsed once
     meta = data.get("metadata")
     return Skill(
         folder=folder,

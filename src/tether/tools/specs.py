@@ -85,3 +85,8 @@ EXECUTOR_TOOLS: tuple[ToolSpec, ...] = (
 
 # With skills in the repository: use_skill before done (the list stays one per task)
 WITH_SKILLS: tuple[ToolSpec, ...] = (*EXECUTOR_TOOLS[:-1], USE_SKILL, DONE)
+
+
+def offered(skills: bool) -> tuple[ToolSpec, ...]:
+    """The executor's tools: use_skill only where there are skills."""
+    return WITH_SKILLS if skills else EXECUTOR_TOOLS

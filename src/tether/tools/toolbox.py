@@ -27,7 +27,7 @@ from tether.tools.actions import (
     UseSkill,
     parse_call,
 )
-from tether.tools.specs import EXECUTOR_TOOLS, WITH_SKILLS
+from tether.tools.specs import offered
 
 WRITES = (EditFile, CreateFile, DeleteFile, Run)
 WRITE_TOOLS = frozenset(name for name, action in ACTIONS.items() if action in WRITES)
@@ -65,7 +65,7 @@ class Toolbox:
     @property
     def specs(self) -> tuple[ToolSpec, ...]:
         """The tools offered: use_skill only where there are skills."""
-        return WITH_SKILLS if self.skills is not None else EXECUTOR_TOOLS
+        return offered(self.skills is not None)
 
     def may_write(self, call: ToolCall) -> bool:
         """Whether the call may change the tree (before it runs)."""

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tether.config import RoleConfig
+from tether.config import FALLBACK, RoleConfig
 from tether.gates.suite import GateSuite
 from tether.models.types import Model
 from tether.skills.store import CERTIFIED_KEY, Certification, set_metadata, today
 from tether.telemetry import EventLog, utc_now
-from tether.variants.run import WarmPrefix
+from tether.variants.run import WarmPrefix, default_concurrency
 from tether.variants.store import new_run_id, runs_dir
 from tether.variants.worktrees import add_worktrees, base_commit, remove_worktrees
 from tether.vcs.checkpoints import ShadowCheckpoints
@@ -116,7 +116,10 @@ async def _one_model(
                 assert chosen is not None and shared is not None  # exact asks for none
                 return shared, chosen[1], chosen[2]
 
-            limit = asyncio.Semaphore(request.concurrency or min(request.count, 4))
+            cfg = chosen[1] if chosen else FALLBACK  # exact: no endpoint, local-sized
+            limit = asyncio.Semaphore(
+                request.concurrency or default_concurrency(cfg, request.count)
+            )
             replay = ReplayRequest(use.skill.name, use.values, request.way, choice, commit=False)
 
             async def one(k: int, path: Path) -> None:

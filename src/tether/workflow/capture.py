@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,12 +83,11 @@ async def capture(
     _check_params(raw, params)
     trajectory = raw.mapped(lambda text: generalise(text, params))
     contract = _contract(recorded, factory, params)
-    names = tuple(params)
-    session = describe_session(trajectory, contract)
     if request.description:
         description, body, by = request.description, plain_procedure(trajectory, contract), "tether"
     elif writer is not None:
-        description, body = await writer(session, names)
+        session = describe_session(trajectory, contract)
+        description, body = await writer(session, tuple(params))
         by = "planner"
     else:
         description, body = plain_description(trajectory), plain_procedure(trajectory, contract)
@@ -104,18 +104,27 @@ def _write(
     trajectory: Trajectory,
     contract: SkillContract,
 ) -> None:
-    if folder.exists():
-        shutil.rmtree(folder)
+    """Build the skill beside its place and move it in only when valid: a refused one,
+    or a crash, never costs the skill it replaces (``--force``)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{request.name}.", dir=folder.parent))
+    new = building / request.name  # skills-ref wants the folder named as the skill
     metadata = {PARAMS_KEY: ", ".join(request.params or {})} if request.params else {}
-    front = {"name": request.name, "description": description}
+    front: dict[str, object] = {"name": request.name, "description": description}
     if metadata:
-        front["metadata"] = metadata  # type: ignore[assignment]
-    trajectory.write(folder / TRAJECTORY)
-    contract.write(folder / CONTRACT)
-    problems = write_skill_md(folder, front, body)
-    if problems:
-        shutil.rmtree(folder)
-        raise UsageError(f"the skill would not be valid: {problems[0]}", hint="see skills-ref")
+        front["metadata"] = metadata
+    try:
+        trajectory.write(new / TRAJECTORY)
+        contract.write(new / CONTRACT)
+        problems = write_skill_md(new, front, body)
+        if problems:
+            raise UsageError(f"the skill would not be valid: {problems[0]}", hint="see skills-ref")
+        old = building / "replaced"
+        if folder.exists():
+            folder.rename(old)
+        new.rename(folder)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
 
 
 def _task_fields(recorded: Recorded) -> dict[str, object]:

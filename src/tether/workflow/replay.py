@@ -18,6 +18,7 @@ from tether.gates.suite import GateSuite
 from tether.memory import progress_md
 from tether.memory.plan_md import PlanTask
 from tether.models.types import Model, ModelInfo
+from tether.skills.replay import EXACT
 from tether.workflow.entries import ledger_entry
 from tether.workflow.planfile import ledger, progress_path, read_agents_md
 from tether.workflow.preflight import check_work_tree
@@ -42,7 +43,12 @@ class Replayed:
     way: str  # "exact" or "guided": the way whose result this is
     tried: list[str]
     exact_problem: str = ""
-    model: str = ""
+    info: ModelInfo = EXACT  # the model of that way (``EXACT``: no model)
+    asked: str | None = None  # a model name asked of the role's endpoint
+
+    @property
+    def model(self) -> str:
+        return f"{self.info.provider}/{self.asked or self.info.model}"
 
     @property
     def passed(self) -> bool:
@@ -96,38 +102,47 @@ async def run_ways(
     problem = ""
     result: TaskResult | None = None
     if request.way in ("auto", "exact"):
-        problem = use.exact_plan(setting.root).problem
-        if not problem:
+        result, problem = await try_exact(setting, use, task, request.commit)
+        if result is not None:
             tried.append("exact")
-            result = await exact(setting, use, task, request.commit)
-            _event(setting, use, "exact", result)
-            if result.status.finished or request.way == "exact":
-                return Replayed(result, "exact", tried, model="replay/exact")
-            problem = f"the gates failed: {first_failure(result)}"
-        else:
-            setting.log.emit("skill_replay", skill=use.skill.name, way="exact", applies=False,
-                             problem=problem)  # fmt: skip
-        if request.way == "exact":
+        if result is not None and (not problem or request.way == "exact"):
             return Replayed(result, "exact", tried, problem)
+        if request.way == "exact":
+            return Replayed(None, "exact", tried, problem)
     tried.append("guided")
     model, cfg, name = choose(request.model)
     options = RunOptions.from_role(cfg, commit=request.commit, example=use.example(setting.root))
     guided_task = replace(task, model=name) if name else task
     result = await run_task(setting, guided_task, model, options)
     _event(setting, use, "guided", result)
-    label = f"{model.info.provider}/{name or model.info.model}"
-    return Replayed(result, "guided", tried, problem, model=label)
+    return Replayed(result, "guided", tried, problem, model.info, name)
+
+
+async def try_exact(
+    setting: TaskSetting, use: SkillUse, task: Task, commit: bool | None
+) -> tuple[TaskResult | None, str]:
+    """The recorded edits, where they still apply: the result (None when they do not)
+    and why it did not pass ("" when it did; a failed one was rolled back)."""
+    problem = use.exact_plan(setting.root).problem
+    if problem:
+        setting.log.emit("skill_replay", skill=use.skill.name, way="exact", applies=False,
+                         problem=problem)  # fmt: skip
+        return None, problem
+    result = await exact(setting, use, task, commit)
+    _event(setting, use, "exact", result)
+    return result, "" if result.status.finished else f"the gates failed: {first_failure(result)}"
 
 
 async def exact(setting: TaskSetting, use: SkillUse, task: Task, commit: bool | None) -> TaskResult:
     """The recorded edits in one step (then ``done``), under the same guard and gates."""
     model = use.exact_model()
-    return await run_task(setting, replace(task, max_steps=1), model, RunOptions(commit=commit))
+    options = RunOptions(commit=commit, index=False)  # no model reads the prompt
+    return await run_task(setting, replace(task, max_steps=1), model, options)
 
 
 def first_failure(result: TaskResult) -> str:
     """The first failing gate of a result, as a person reads it."""
-    failing = next((g for g in result.gates if g.status not in ("pass", "skip")), None)
+    failing = next((g for g in result.gates if not g.ok), None)
     if failing is None:
         return result.reason
     return f"{failing.tier} `{failing.gate}` {failing.status}: {failing.summary}"[:300]
@@ -153,8 +168,6 @@ def _ledger(ws: Workspace, use: SkillUse, task: Task, replayed: Replayed) -> Non
     way = "exact, no model call" if replayed.way == "exact" else f"guided by {replayed.model}"
     if replayed.way == "guided" and replayed.exact_problem:
         way += f" (exact did not: {replayed.exact_problem})"
-    provider, _, model = replayed.model.partition("/")
-    info = ModelInfo(role="executor", provider=provider or "-", model=model or "-", host="")
     skill = f"{use.skill.name}, {way}"
-    entry = ledger_entry(planned, attempt, result, task, info, ws.session_id, skill)
+    entry = ledger_entry(planned, attempt, result, task, replayed.info, ws.session_id, skill)
     progress_md.append_entry(progress_path(ws), entry)

@@ -14,7 +14,7 @@ from tether.guard.live import LiveRules
 from tether.memory import progress_md
 from tether.memory.locations import ledger_files
 from tether.memory.plan_md import Plan, PlanTask
-from tether.models.types import Message
+from tether.models.types import Message, ModelInfo
 from tether.rules.rule import Rule
 from tether.skills.params import parse_params
 from tether.skills.replay import EXACT
@@ -32,7 +32,7 @@ from tether.workflow.planfile import (
     save_plan,
 )
 from tether.workflow.preflight import check_work_tree
-from tether.workflow.replay import exact, first_failure
+from tether.workflow.replay import try_exact
 from tether.workflow.roles import Roles
 from tether.workflow.skillset import skill_store
 from tether.workflow.skilluse import SkillUse, use_of
@@ -86,6 +86,15 @@ async def run_plan(
                 if task_id is not None or not run_all or (failed and not keep_going):
                     break
     return report
+
+
+@dataclass(frozen=True)
+class Via:
+    """How an attempt was done, for its ledger entry: the skill and the way it ran,
+    and the model (None: the executor role's)."""
+
+    skill: str = ""
+    info: ModelInfo | None = None
 
 
 def _pick(plan: Plan, task_id: str | None, known: set[str] | None = None) -> PlanTask | None:
@@ -143,9 +152,10 @@ class _PlanRunner:
             note = f"{use.skill.name}, guided"
             task = self.factory.with_skill(task, use)
             if not resumed:
-                done, why = await self._exact(task, use)
-                if done is not None:
-                    return self._finish(plan_task, attempt, done, task, f"{use.skill.name}, exact")
+                done, why = await try_exact(self._setting(), use, task, None)
+                if done is not None and not why:
+                    via = Via(f"{use.skill.name}, exact", EXACT)
+                    return self._finish(plan_task, attempt, done, task, via)
                 note += f" (exact did not: {why})"
             example = use.example(self.ws.root)
         handoff = _handoff_text(entries, plan_task.id, resumed)
@@ -162,7 +172,7 @@ class _PlanRunner:
             self._record(plan_task, attempt, result, task)
             self.ws.log.emit("handoff", task=plan_task.id, reason=result.reason)
             handoff = progress_md.handoff_notes(ledger(self.ws), plan_task.id)
-        return self._finish(plan_task, attempt, result, task, note)
+        return self._finish(plan_task, attempt, result, task, Via(note))
 
     def _skill(self, plan_task: PlanTask) -> SkillUse | None:
         """The skill a task names (``skill: NAME k=v``), its values filled in."""
@@ -173,29 +183,20 @@ class _PlanRunner:
         given = parse_params(items, where=f"PLAN.md:{plan_task.line}: skill:")
         return use_of(skill_store(self.ws.root, self.ws.config.config), name, given)
 
-    async def _exact(self, task: Task, use: SkillUse) -> tuple[TaskResult | None, str]:
-        """The skill's recorded edits first (no model call); a done result, or why not
-        (a failed one was rolled back by the failure policy)."""
-        problem = use.exact_plan(self.ws.root).problem
-        if problem:
-            return None, problem
-        result = await exact(self._setting(), use, task, None)
-        self.ws.log.emit(
-            "skill_replay", skill=use.skill.name, way="exact", status=str(result.status)
-        )
-        if result.status.finished:
-            return result, ""
-        return None, f"the gates failed: {first_failure(result)}"
-
     def _finish(
-        self, plan_task: PlanTask, attempt: int, result: TaskResult, task: Task, skill: str = ""
+        self,
+        plan_task: PlanTask,
+        attempt: int,
+        result: TaskResult,
+        task: Task,
+        via: Via = Via(),
     ) -> tuple[TaskStatus, str]:
         if result.status is TaskStatus.HANDOFF:  # still handing off after MAX_CONTEXTS
             result.status = TaskStatus.FAILED
             worktree = GitWorkTree(self.checkpoints, self.ws.session_id)
             result = apply_failure_policy(worktree, task, result)
         status = result.status
-        self._record(plan_task, attempt, result, task, skill)
+        self._record(plan_task, attempt, result, task, via)
         if status is not TaskStatus.INTERRUPTED:
             mark(self.ws, plan_task.id, status.plan_box)
         if status.failed:
@@ -212,10 +213,10 @@ class _PlanRunner:
         attempt: int,
         result: TaskResult,
         task: Task,
-        skill: str = "",
+        via: Via = Via(),
     ) -> None:
-        info = EXACT if skill.endswith(", exact") else self.roles.executor.info
-        entry = ledger_entry(plan_task, attempt, result, task, info, self.ws.session_id, skill)
+        info = via.info or self.roles.executor.info
+        entry = ledger_entry(plan_task, attempt, result, task, info, self.ws.session_id, via.skill)
         progress_md.append_entry(progress_path(self.ws), entry)
 
     def _setting(self) -> TaskSetting:

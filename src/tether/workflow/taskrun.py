@@ -31,7 +31,7 @@ from tether.models.types import Message, Model
 from tether.rules.globs import matches_any
 from tether.sandbox import Sandbox
 from tether.telemetry import EventLog
-from tether.tools.specs import EXECUTOR_TOOLS, WITH_SKILLS
+from tether.tools.specs import offered
 from tether.tools.toolbox import Toolbox
 from tether.vcs.checkpoints import ShadowCheckpoints, always_covered
 from tether.vcs.git import Git
@@ -83,6 +83,7 @@ class RunOptions:
     system: str = EXECUTOR_SYSTEM
     brief: str = ""
     example: tuple[Message, ...] = ()  # a skill's worked example (a guided replay)
+    index: bool = True  # list the repository's skills (not with an example, nor exact)
 
     @classmethod
     def from_role(cls, cfg: RoleConfig, **overrides: object) -> RunOptions:
@@ -161,7 +162,8 @@ async def run_task(
     policy = ActionPolicy(setting.root, own if setting.live is not None else task.contract)
     if setting.live is not None:
         setting.live.attach(policy)
-    skills = Catalog() if options.example else catalog(setting.root, setting.config)
+    listed = options.index and not options.example
+    skills = catalog(setting.root, setting.config) if listed else Catalog()
     executor = build_executor(
         setting, task, model, options, (policy, sandbox, skills), worktree, reviewer
     )
@@ -175,7 +177,7 @@ async def run_task(
         task.title,
         task.instruction,
         task.contract,
-        WITH_SKILLS if skills.load is not None else EXECUTOR_TOOLS,
+        offered(skills.load is not None),
         agents_md=setting.agents_md,
         handoff=options.handoff,
         system=options.system,

@@ -97,7 +97,7 @@ class TaskFactory:
         folder = self.config.skills.dir.strip("/")
         if Path(folder).is_absolute() or not (self.root / folder).is_dir():
             return ()
-        if any(glob.startswith(folder) for glob in scope):
+        if any(glob == folder or glob.startswith(folder + "/") for glob in scope):
             return ()
         return (f"{folder}/**",)
 

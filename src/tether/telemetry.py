@@ -6,6 +6,7 @@ emitted readable. Every event carries ``type`` and ``ts`` (UTC, ISO 8601).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -114,3 +115,55 @@ def sessions(root: Path) -> list[Path]:
 
 def monotonic() -> float:
     return time.perf_counter()
+
+
+# --- the process a session runs in -------------------------------------------------------
+
+_argv: list[str] = []
+_session_logs: list[EventLog] = []
+
+
+def process_started() -> float:
+    """When this process was spawned (epoch seconds): the kernel's start time on Linux, so
+    the interpreter's own start-up counts; the first call's time elsewhere."""
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return _IMPORTED
+
+
+_IMPORTED = time.time()
+
+
+def set_invocation(argv: list[str]) -> None:
+    """The command line the CLI runs; a session's ``session_start`` event records it."""
+    _argv[:] = argv
+
+
+def open_session_log(path: Path) -> EventLog:
+    """A session's log, started with ``session_start`` (command, pid, spawn time); the
+    CLI ends it with ``end_sessions`` as the process leaves."""
+    log = EventLog(path)
+    started = process_started()
+    log.emit(
+        "session_start",
+        command=" ".join(["tether", *_argv]) if _argv else "",
+        argv=list(_argv),
+        pid=os.getpid(),
+        process_start=datetime.fromtimestamp(started, UTC).isoformat(timespec="milliseconds"),
+        cwd=os.getcwd(),
+    )
+    _session_logs.append(log)
+    return log
+
+
+def end_sessions(exit_code: int) -> None:
+    """``session_end`` with the exit code in each session this process opened."""
+    while _session_logs:
+        log = _session_logs.pop()
+        with contextlib.suppress(ValueError):  # closed already
+            log.emit("session_end", exit_code=exit_code)
+        log.close()

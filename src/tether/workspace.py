@@ -13,7 +13,7 @@ from pathlib import Path
 from tether.config import LoadedConfig, load_config
 from tether.errors import UsageError
 from tether.layout import STATE_DIR, StateLayout
-from tether.telemetry import EventLog, new_session_id
+from tether.telemetry import EventLog, new_session_id, open_session_log
 
 __all__ = ["STATE_DIR", "StateLayout", "Workspace", "git_root", "state_dir", "work_tree_lock"]
 
@@ -101,7 +101,7 @@ class Workspace:
     def log(self) -> EventLog:
         if self._log is None:
             state_dir(self.root)
-            self._log = EventLog(self.layout.events(self.session_id))
+            self._log = open_session_log(self.layout.events(self.session_id))
         return self._log
 
     def close(self) -> None:

@@ -84,6 +84,7 @@ def end_fields(task: Task, result: TaskResult) -> dict[str, Any]:
             for g in result.gates
             if g.tier == "task"
         ],
+        "summary": result.summary[:ARG_CHARS],
         "seconds": round(result.seconds, 3),
         "input_tokens": result.tokens.input,
         "cached_tokens": result.tokens.cached,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from dataclasses import replace
 
 from tether.agent.context import ContextMeter
@@ -39,6 +40,7 @@ from tether.agent.seams import (
 )
 from tether.agent.state import LoopSettings, RunState
 from tether.agent.task import Task
+from tether.gates.results import GateVerdict
 from tether.guard.stepguard import StepVerdict
 from tether.models.types import Completion, Model, ModelRequest
 from tether.tools.toolbox import ToolOutcome
@@ -114,17 +116,15 @@ class Executor:
         verdict = self._judge(number, task, outcomes)
         guard_s = time.perf_counter() - guard_started
         verdict, reviewed = await self._review(number, verdict)
-        gates_started = time.perf_counter()
-        feedback = await self._step_gates(verdict, run)
-        gates_s = time.perf_counter() - gates_started
         times = {
             "model_s": model_s,
             "tools_s": sum(o.seconds for o in outcomes),
             "fix_s": fix_s,
             "guard_s": guard_s,
-            "gates_s": gates_s,
         }
+        # the step is on record before its gates run: its line shows above theirs
         self._emit_step(number, completion, outcomes, verdict, times, run)
+        feedback = await self._step_gates(verdict, run)
         # after the step's event, so a step that ends the task is still on record
         self._after_step(verdict, completion, run, feedback)
         feedback[:0] = reviewed
@@ -236,9 +236,23 @@ class Executor:
     async def _step_gates(self, verdict: StepVerdict, run: RunState) -> list[str]:
         if not verdict.changed or verdict.violations or self.gates is None:
             return []
-        gates = await self.gates.step(verdict.changed, verdict.before, verdict.after)
+        gates = await self._timed(
+            "step", run, self.gates.step(verdict.changed, verdict.before, verdict.after)
+        )
         run.gates.extend(gates.results)
         return [gates.feedback] if gates.feedback else []
+
+    async def _timed(self, tier: str, run: RunState, work: Awaitable[GateVerdict]) -> GateVerdict:
+        """A tier of gates with its own event (``step_gates`` / ``task_gates``): its time
+        is its own, not the next step's (``RunState.mark`` moves past it)."""
+        started = time.perf_counter()
+        verdict = await work
+        seconds = time.perf_counter() - started
+        run.mark += seconds
+        self.events.emit(
+            f"{tier}_gates", step=run.steps, seconds=round(seconds, 5), passed=verdict.passed
+        )
+        return verdict
 
     def _after_step(
         self, verdict: StepVerdict, completion: Completion, run: RunState, feedback: list[str]
@@ -274,7 +288,7 @@ class Executor:
                 raise NothingChanged("the model called done twice and changed nothing")
             return [NOTHING_DONE]
         if self.gates is not None and self.gates.verifies:
-            verdict = await self.gates.task(changed, base, good)
+            verdict = await self._timed("task", run, self.gates.task(changed, base, good))
             run.gates.extend(verdict.results)
             if not verdict.passed:
                 run.gate_failures += 1

@@ -15,12 +15,14 @@ from tether.cli import (
     models_cmd,
     pair_cmd,
     plan_cmd,
+    report_cmd,
     rules_cmd,
     skills_cmd,
     variants_cmd,
     verify_cmd,
 )
 from tether.errors import TetherError
+from tether.telemetry import end_sessions, set_invocation
 
 app = typer.Typer(
     name="tether",
@@ -45,7 +47,9 @@ app.command("init")(init_cmd.init)
 app.command("models")(models_cmd.models)
 app.command("plan")(plan_cmd.plan)
 app.command("run")(plan_cmd.run)
-app.command("status")(plan_cmd.status)
+app.command("status")(report_cmd.status)
+app.command("sessions")(report_cmd.sessions)
+app.command("report")(report_cmd.report)
 app.command("do")(do_cmd.do)
 app.command("undo")(do_cmd.undo)
 app.command("checkpoints")(do_cmd.checkpoints)
@@ -60,11 +64,22 @@ app.add_typer(skills_cmd.app, name="skills")
 
 
 def main() -> None:
-    """Console entry point: user mistakes become one clear line and an exit code."""
+    """Console entry point: user mistakes become one clear line and an exit code; every
+    session this process opened ends with its exit code in events.jsonl."""
+    set_invocation(sys.argv[1:])
+    code = 1  # a bug's traceback
     try:
         app()
+        code = 0
     except TetherError as exc:
         from tether.ui.console import error
 
         error(exc.render())
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        end_sessions(code)
+    sys.exit(code)

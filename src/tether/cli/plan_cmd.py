@@ -1,4 +1,4 @@
-"""``tether plan``, ``tether run``, ``tether status``."""
+"""``tether plan``, ``tether run``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import typer
 
 from tether.cli.rules_cmd import flag_rules, keep_option, rule_option
 from tether.ui.console import out, status_color
-
-MARKS = {"done": "[green]x[/]", "open": " ", "in_progress": "[yellow]~[/]", "failed": "[red]![/]"}
 
 
 def plan(
@@ -75,35 +73,3 @@ def run(
         raise typer.Exit(130)
     if report.failed:
         raise typer.Exit(1)
-
-
-def status() -> None:
-    """Show the plan (done/open/failed), the last session and each role's last speed."""
-    from rich.markup import escape
-
-    from tether.workflow.planfile import load_plan
-    from tether.workflow.status import collect
-    from tether.workspace import Workspace
-
-    ws = Workspace.open(need_repo=True)
-    info = collect(ws, load_plan(ws))
-    counts = info.counts()
-    out().print(
-        f"[bold]plan[/]: {counts['done']} done · {counts['in_progress']} in progress · "
-        f"{counts['open']} open · {counts['failed']} failed"
-    )
-    for task in info.plan.tasks:
-        out().print(f"  [{MARKS[task.status]}] {task.id}: {escape(task.title)}")
-    if info.last_session:
-        out().print(
-            f"[bold]last session[/]: {info.last_session}: {escape(info.last_session_summary)}"
-        )
-    for role, event in sorted(info.speeds.items()):
-        inp = int(event.get("input_tokens") or 0)
-        share = f"{int(event.get('cached_tokens') or 0) / inp:.0%}" if inp else "-"
-        out().print(
-            f"[bold]{role}[/] {escape(str(event.get('model')))}: TTFT "
-            f"{float(event.get('ttft_s') or 0):.2f}s · "
-            f"{float(event.get('output_tps') or 0):,.0f} tok/s · {share} cached "
-            f"[dim]({event.get('ts')})[/]"
-        )

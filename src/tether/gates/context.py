@@ -40,6 +40,7 @@ class GateContext:
     timeout_s: float = 30.0
     ports: dict[int, int] = field(default_factory=dict)
     timeouts: dict[int, float] = field(default_factory=dict)  # by VERIFY.md line
+    before: str = ""  # a step gate: the tree before the step (its findings are not new)
 
     def timeout_for(self, spec: GateSpec) -> float:
         return spec.timeout_s or self.timeouts.get(spec.line) or self.timeout_s

@@ -8,7 +8,8 @@ from typing import Any
 
 from tether.sandbox import CommandResult, clip_tail
 
-OK_STATUSES = ("pass", "skip", "uncovered")  # do not block a step
+# do not block a step; preexisting: a checker failed only on findings older than the step
+OK_STATUSES = ("pass", "skip", "uncovered", "preexisting")
 VERIFIED_STATUSES = ("pass", "skip")  # can prove a task done
 PYTEST_SUMMARY = re.compile(
     r"(\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected)"
@@ -46,6 +47,7 @@ class GateResult:
     evidence: str = ""
     uncovered: tuple[str, ...] = ()  # changed functions no selected test reaches
     estimated_s: float | None = None  # what the selection expected to take
+    asked_by: tuple[str, ...] = ()  # the gate was asked for more than once (run once)
 
     @property
     def ok(self) -> bool:
@@ -70,6 +72,7 @@ class GateResult:
             evidence=str(data.get("evidence", "")),
             uncovered=tuple(str(u) for u in data.get("uncovered") or ()),
             estimated_s=data.get("estimated_s"),
+            asked_by=tuple(str(a) for a in data.get("asked_by") or ()),
         )
 
     def event(self) -> dict[str, Any]:
@@ -84,6 +87,7 @@ class GateResult:
             **({"details": self.details[:1500]} if not self.ok and self.details else {}),
             **({"uncovered": list(self.uncovered)} if self.uncovered else {}),
             **({"estimated_s": self.estimated_s} if self.estimated_s is not None else {}),
+            **({"asked_by": list(self.asked_by)} if self.asked_by else {}),
         }
 
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tether.gates.baseline import Baseline
 from tether.gates.browser import run_browser_gate
 from tether.gates.command import run_command_gate
 from tether.gates.context import GateContext, Reviewer
@@ -27,6 +28,7 @@ from tether.memory.verify_md import GateSpec
 from tether.sandbox import Sandbox
 from tether.telemetry import EventLog
 from tether.vcs.files import repo_files
+from tether.vcs.git import Git
 
 AUTO_TASK_TIMEOUT_S = 900.0  # before the suite's duration is known
 TIMEOUT_HEADROOM = 2.0
@@ -54,6 +56,13 @@ class GateRunner:
     last_selection: Selection = field(default_factory=Selection)
     _costs: SuiteCosts | None = None
     _coverage: tuple[tuple[int, int], CoverageMap] | None = None
+    _baseline: Baseline | None = None
+
+    @property
+    def baseline(self) -> Baseline:
+        if self._baseline is None:
+            self._baseline = Baseline(Git(self.root))
+        return self._baseline
 
     def tier(self, tier: str) -> list[GateSpec]:
         return [spec for spec in self.specs if spec.tier == tier]
@@ -73,11 +82,14 @@ class GateRunner:
         contract: str = "",
         line_ranges: dict[str, list[tuple[int, int]]] | None = None,
         note: str = "",
+        before: str = "",
     ) -> list[GateResult]:
-        """``note`` is added to the first gate's summary (what the step tier missed)."""
+        """``note`` is added to the first gate's summary (what the step tier missed);
+        ``before``: the step's before tree, so a checker's old findings are not new."""
         specs = self.tier(tier)
         if not specs:
             return []
+        self.log.emit("gates_start", tier=tier, gates=[spec.name for spec in specs])
         ctx = GateContext(
             root=self.root,
             tier=tier,
@@ -89,6 +101,7 @@ class GateRunner:
             reviewer=self.reviewer,
             port=self.port,
             timeout_s=self.step_timeout_s,
+            before=before,
         )
         if tier == "task":
             ctx.timeouts = {spec.line: self.task_timeout_for(spec) for spec in specs}
@@ -156,8 +169,12 @@ class GateRunner:
         else:
             result = await run_command_gate(spec, ctx)
             self._learn(spec, result, ProbeReport())
+            if result.status == "fail" and ctx.before:
+                result = await self.baseline.judge(spec, ctx, result)
         if note:
             result = replace(result, summary=f"{result.summary} · {note}")
+        if spec.asked_by:
+            result = replace(result, asked_by=spec.asked_by)
         self.log.emit("gate", kind=spec.kind, **result.event())
         return result
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tether.config import GatesConfig, TetherConfig
@@ -37,8 +37,10 @@ class GateSuite:
         return any(spec.kind == "review" for spec in self.specs)
 
     def for_task(self, accept: tuple[str, ...]) -> list[GateSpec]:
-        """The suite's gates plus a task's ``accept:`` commands (task tier)."""
-        return [*self.specs, *accept_gates(accept)]
+        """The suite's gates plus a task's ``accept:`` commands (task tier), each check
+        once per tier: a command VERIFY.md and ``accept:`` both give runs once, and
+        says both asked for it."""
+        return dedupe([*self.specs, *accept_gates(accept)])
 
     def runner(
         self,
@@ -71,3 +73,23 @@ class GateSuite:
 def accept_gates(commands: tuple[str, ...]) -> list[GateSpec]:
     """A task's ``accept:`` commands, as task-tier command gates."""
     return [GateSpec("command", "task", 0, command=c, note="accept") for c in commands]
+
+
+def dedupe(specs: list[GateSpec]) -> list[GateSpec]:
+    """The first of identical gates in a tier stays (its line, its timeout, the longest
+    given), with every source that asked for it."""
+    kept: list[GateSpec] = []
+    for spec in specs:
+        index = next((i for i, k in enumerate(kept) if k.same_as(spec)), None)
+        if index is None:
+            kept.append(spec)
+            continue
+        first = kept[index]
+        asked = first.asked_by or (first.source,)
+        timeouts = [t for t in (first.timeout_s, spec.timeout_s) if t]
+        kept[index] = replace(
+            first,
+            asked_by=(*asked, spec.source),
+            timeout_s=max(timeouts) if timeouts else None,
+        )
+    return kept

@@ -35,7 +35,7 @@ class GateTiers:
 
     async def step(self, changed: list[str], before: str, after: str) -> GateVerdict:
         ranges = changed_lines(self.git.run("diff", "-U0", "--no-color", before, after))
-        results = await self.runner.run("step", changed, line_ranges=ranges)
+        results = await self.runner.run("step", changed, line_ranges=ranges, before=before)
         found = verdict(results, "step")
         self.uncovered += [u for u in found.uncovered if u not in self.uncovered]
         return found

@@ -100,7 +100,9 @@ class LedgerEntry:
 
 
 def _gate(gate: GateLine) -> str:
-    return f"{gate.tier} `{gate.gate}` {gate.status} {gate.seconds:.1f}s"
+    asked = getattr(gate, "asked_by", ())
+    both = f" (asked by {' and '.join(asked)}, run once)" if len(asked) > 1 else ""
+    return f"{gate.tier} `{gate.gate}` {gate.status} {gate.seconds:.1f}s{both}"
 
 
 def _one_line(text: str, limit: int = 600) -> str:

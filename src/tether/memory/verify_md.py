@@ -57,12 +57,28 @@ class GateSpec:
     expect: str = ""
     timeout_s: float | None = None
     note: str = ""
+    asked_by: tuple[str, ...] = ()  # more than one: the same gate from VERIFY.md and accept:
 
     @property
     def name(self) -> str:
         if self.kind == "command":
             return self.command
         return "review" if self.kind == "review" else f"browser {self.url}"
+
+    @property
+    def source(self) -> str:
+        """Who asked for the gate: ``VERIFY.md:12`` or ``accept``."""
+        return f"VERIFY.md:{self.line}" if self.line else (self.note or "accept")
+
+    def same_as(self, other: GateSpec) -> bool:
+        """The same check in the same tier (commands compared word by word)."""
+        return (
+            self.tier == other.tier
+            and self.kind == other.kind
+            and self.name.split() == other.name.split()
+            and self.start.split() == other.start.split()
+            and self.expect == other.expect
+        )
 
 
 def parse_verify(text: str, where: str = "VERIFY.md") -> list[GateSpec]:

@@ -50,7 +50,7 @@ class Session:
         self.state = SessionState.load(ws.root)
         self.live = LiveRules(self.state.rules)
         self.steering = SessionSteering(self._show_step, review=self.state.review)
-        self.printer = SessionPrinter(console)
+        self.printer = SessionPrinter(console, live=False)  # the prompt owns the screen
         ws.log.subscribe(self.printer)
         self.current: asyncio.Task[Any] | None = None
         self.current_label = ""

@@ -8,22 +8,33 @@ from rich.console import Console
 from rich.markup import escape
 
 from tether.ui.console import status_color
+from tether.ui.waiting import GatesWaiting
 
 # uncovered: the gate ran but no test is known to reach the change (not a failure)
-STATUS_COLORS = {"pass": "green", "skip": "dim", "uncovered": "yellow"}
+STATUS_COLORS = {"pass": "green", "skip": "dim", "uncovered": "yellow", "preexisting": "yellow"}
 
 
 class ProgressPrinter:
     """Subscribe to an EventLog; prints what a supervisor needs to see."""
 
     def __init__(
-        self, console: Console, verbose: bool = False, prefix: str = "", brief: bool = False
+        self,
+        console: Console,
+        verbose: bool = False,
+        prefix: str = "",
+        brief: bool = False,
+        live: bool | None = None,
     ):
+        """``live``: the "gates running" line as a Rich live display (default: on a
+        terminal, and not for ``brief`` variant lines, which share one console)."""
         self.console = console
         self.verbose = verbose
         self.prefix = escape(prefix)
         self.brief = brief
         self._sandbox_noted = False
+        live = console.is_terminal and not brief if live is None else live
+        self.waiting = GatesWaiting(console, live, self.prefix)
+        self._held: list[dict[str, Any]] = []  # fix-tier gates: shown after their step
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = str(event.get("type"))
@@ -31,9 +42,25 @@ class ProgressPrinter:
             return
         if self.brief and kind == "gate" and event.get("status") in ("pass", "skip"):
             return  # a variant's passing gates are in its gallery card; failing ones show
+        if kind == "gate":
+            self.waiting.one_ended()
+            if event.get("tier") == "fix":
+                self._held.append(event)  # the fix tier runs before its step's event
+                return
+        elif kind in ("step_gates", "task_gates", "task_end"):
+            self.waiting.stop()
         handler = getattr(self, "_on_" + kind, None)
         if handler is not None:
             handler(event)
+        if kind == "step":
+            held, self._held = self._held, []
+            for gate in held:
+                self._on_gate(gate)
+
+    def _on_gates_start(self, event: dict[str, Any]) -> None:
+        if self.brief:
+            return  # variants share the console; their cards show the gates
+        self.waiting.start(str(event.get("tier")), [str(g) for g in event.get("gates") or []])
 
     def _on_note(self, event: dict[str, Any]) -> None:
         self.console.print(f"[yellow]note:[/] {escape(str(event.get('text')))}")
@@ -104,7 +131,7 @@ class ProgressPrinter:
             f"      [{color}]gate {event.get('tier')} {status}[/] {escape(str(event.get('gate')))} "
             f"[dim]{event.get('seconds', 0):.2f}s {escape(str(event.get('summary') or ''))}[/]"
         )
-        if status not in ("pass", "skip", "uncovered"):
+        if status not in STATUS_COLORS:
             # a failing gate's own output, not only what the model is told
             lines = [ln for ln in str(event.get("details") or "").splitlines() if ln.strip()]
             for line in lines[:8]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from tether.vcs.git import Git
 
@@ -116,5 +117,17 @@ def graft(git: Git, into: str, source: str, paths: list[str]) -> str:
         )
         git.run("update-index", "-z", "--index-info", env=env, input=lines)
         return git.run("write-tree", env=env).strip()
+    finally:
+        index.unlink(missing_ok=True)
+
+
+def write_tree_to(git: Git, tree: str, folder: Path) -> None:
+    """Every file of ``tree`` written under ``folder`` (a scratch copy; the work tree and
+    the real index are not touched)."""
+    index = git.git_path(f"tether-copy-index.{os.getpid()}")
+    env = {"GIT_INDEX_FILE": str(index)}
+    try:
+        git.run("read-tree", tree, env=env)
+        git.run("checkout-index", "-a", "-f", f"--prefix={folder}/", env=env)
     finally:
         index.unlink(missing_ok=True)

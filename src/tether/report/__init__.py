@@ -1,0 +1,1 @@
+"""Sessions read back from their events: status, the sessions list, the HTML report."""

@@ -63,8 +63,8 @@ def report(
 
     ws = Workspace.open(need_repo=True)
     found = find_session(ws.root, session, newest=last)
-    written = write_report(ws.root, found)
-    out().print(f"report: {written.path}")
+    written = write_report(ws, found)
+    out().print(f"report: {written.path}", soft_wrap=True)
     if not written.charts:
         out().print("[dim]tables only: the charts need plotly (`pip install 'tether[report]'`)[/]")
     if open_page:

@@ -13,8 +13,8 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import DiffLexer
 
-from tether.variants.diffs import split
 from tether.variants.store import RunRecord, VariantRecord, runs_dir
+from tether.vcs.hunks import split
 
 STATUS = {
     "done": "passed",

@@ -11,12 +11,12 @@ from tether.errors import UsageError
 from tether.gates.results import GateResult
 from tether.gates.suite import GateSuite
 from tether.memory.locations import ledger_files
-from tether.variants.diffs import hunk_count, select, split
 from tether.variants.store import load_run, save_run
 from tether.variants.worktrees import remove_worktrees
 from tether.vcs.branch import commit_paths
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
+from tether.vcs.hunks import hunk_count, select, split
 from tether.workflow.preflight import check_work_tree
 from tether.workflow.roles import Roles
 from tether.workflow.sandboxes import sandbox_for

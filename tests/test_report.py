@@ -167,3 +167,18 @@ def test_report_picks_sessions_and_says_what_is_wrong(reported: tuple[Path, Path
     pruned = run_tether("sessions", "--prune", "--keep", "1", cwd=repo)
     assert pruned.returncode == 0 and "removed 1 session(s)" in pruned.stdout
     assert [p.name for p in sessions(repo)] == [lines[0].split()[2]]
+
+
+def test_without_plotly_a_verify_session_gets_tables(repo: Path, tmp_path: Path) -> None:
+    (repo / "VERIFY.md").write_text("# VERIFY\n\n## task\n- `python -c 'print(42)'`\n")
+    hidden = tmp_path / "no-plotly"
+    (hidden / "plotly").mkdir(parents=True)
+    (hidden / "plotly" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    assert run_tether("verify", cwd=repo).returncode == 0
+    made = run_tether("report", cwd=repo, env={"PYTHONPATH": str(hidden)})
+    assert made.returncode == 0, made.stderr
+    assert "tables only: the charts need plotly (`pip install 'tether[report]'`)" in made.stdout
+    page = (sessions(repo)[-1] / "report.html").read_text()
+    assert "<script" not in page and "Charts need plotly" in page
+    assert "tether report · tether verify" in page
+    assert "Gates outside a task" in page and "print(42)" in page and ">pass<" in page

@@ -119,8 +119,9 @@ def monotonic() -> float:
 
 # --- the process a session runs in -------------------------------------------------------
 
-_argv: list[str] = []
-_session_logs: list[EventLog] = []
+_argv: list[str] | None = None  # None: not run from the command line
+_session_logs: list[EventLog] = []  # held until the CLI ends them (the command's own
+# objects are gone by then)
 
 
 def process_started() -> float:
@@ -140,23 +141,26 @@ _IMPORTED = time.time()
 
 def set_invocation(argv: list[str]) -> None:
     """The command line the CLI runs; a session's ``session_start`` event records it."""
-    _argv[:] = argv
+    global _argv
+    _argv = list(argv)
 
 
 def open_session_log(path: Path) -> EventLog:
     """A session's log, started with ``session_start`` (command, pid, spawn time); the
     CLI ends it with ``end_sessions`` as the process leaves."""
     log = EventLog(path)
-    started = process_started()
+    # run from the CLI, the process began with this session; in a library, now
+    started = process_started() if _argv is not None else time.time()
     log.emit(
         "session_start",
-        command=" ".join(["tether", *_argv]) if _argv else "",
-        argv=list(_argv),
+        command=" ".join(["tether", *_argv]) if _argv is not None else "",
+        argv=list(_argv or []),
         pid=os.getpid(),
         process_start=datetime.fromtimestamp(started, UTC).isoformat(timespec="milliseconds"),
         cwd=os.getcwd(),
     )
-    _session_logs.append(log)
+    if _argv is not None:  # library use keeps no log open for good
+        _session_logs.append(log)
     return log
 
 

@@ -66,7 +66,9 @@ def report(
     written = write_report(ws, found)
     out().print(f"report: {written.path}", soft_wrap=True)
     if not written.charts:
-        out().print("[dim]tables only: the charts need plotly (`pip install 'tether[report]'`)[/]")
+        out().print(
+            "[dim]tables only: the charts need plotly (`pip install 'tether\\[report]'`)[/]"
+        )
     if open_page:
         import webbrowser
 

@@ -5,7 +5,6 @@ the page (``data-series``) so a test can check one drawn element per series."""
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,14 +33,12 @@ class Chart:
     html: str
 
 
-def available() -> bool:
-    return importlib.util.find_spec("plotly") is not None
-
-
-def draw(session: Session) -> list[Chart]:
-    """Every chart of the session (none when plotly is not installed)."""
-    if not available():
-        return []
+def draw(session: Session) -> list[Chart] | None:
+    """Every chart of the session; None when plotly cannot be imported."""
+    try:
+        _go()
+    except ImportError:
+        return None
     figures = [
         ("split", "Where the session's time went", _split(session)),
         ("timeline", "Each step: model, tools, guard, gates, tether", _timeline(session)),

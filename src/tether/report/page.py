@@ -14,7 +14,7 @@ from tether.memory.progress_md import ParsedEntry, parse_progress
 from tether.report import charts
 from tether.report.review import ReviewLoad, review_load
 from tether.report.session import Session, TaskRun
-from tether.report.tasks import task_section
+from tether.report.tasks import gates_table, task_section
 from tether.vcs.diff import unified_diff
 from tether.vcs.git import Git, GitError
 from tether.workspace import Workspace
@@ -50,10 +50,10 @@ def write_report(ws: Workspace, session: Session) -> Written:
     page = render(ws, session, drawn)
     path = session.folder / "report.html"
     path.write_text(page, encoding="utf-8")
-    return Written(path, bool(drawn) or not charts.available())
+    return Written(path, drawn is not None)
 
 
-def render(ws: Workspace, session: Session, drawn: list[charts.Chart]) -> str:
+def render(ws: Workspace, session: Session, drawn: list[charts.Chart] | None) -> str:
     git = Git(ws.root)
     ledger = _ledger(ws)
     loads = {id(task): _load(git, task) for task in session.tasks}
@@ -64,6 +64,7 @@ def render(ws: Workspace, session: Session, drawn: list[charts.Chart]) -> str:
             task_section(task, index, loads[id(task)], _entry(ledger, session, task))
             for index, task in enumerate(session.tasks, 1)
         ),
+        _outside(session),
         _variants(ws, session),
     ]
     started = datetime.fromtimestamp(session.started).strftime("%Y-%m-%d %H:%M:%S")
@@ -120,8 +121,8 @@ def _totals(session: Session, loads: list[ReviewLoad]) -> str:
     )
 
 
-def _charts(drawn: list[charts.Chart]) -> str:
-    if not drawn:
+def _charts(drawn: list[charts.Chart] | None) -> str:
+    if drawn is None:
         return (
             '<section id="charts"><p class="note">Charts need plotly: '
             "<code>pip install 'tether[report]'</code>; the tables below have every "
@@ -160,6 +161,19 @@ def _entry(ledger: list[ParsedEntry], session: Session, task: TaskRun) -> Parsed
         if entry.fields.get("session") == session.id and entry.task_id == task.key:
             return entry
     return None
+
+
+def _outside(session: Session) -> str:
+    """Gates that ran outside any task (``tether verify``, a pick's gates)."""
+    inside = {id(g) for task in session.tasks for g in task.gates}
+    gates = [g for g in session.gates if id(g) not in inside]
+    if not gates:
+        return ""
+    return (
+        '<section id="gates-outside"><h2>Gates outside a task</h2>'
+        + gates_table(gates)
+        + ("</section>")
+    )
 
 
 def _variants(ws: Workspace, session: Session) -> str:

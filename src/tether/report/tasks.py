@@ -106,6 +106,11 @@ def _step_row(step: Step) -> str:
 def _gates(gates: list[dict[str, Any]]) -> str:
     if not gates:
         return '<h3>Gate evidence</h3><p class="note">no gate ran</p>'
+    return f"<h3>Gate evidence</h3>{gates_table(gates)}"
+
+
+def gates_table(gates: list[dict[str, Any]]) -> str:
+    """Each gate: tier, command, who asked, status, seconds, condensed output, screenshot."""
     rows = []
     for gate in in_order(gates):
         status = str(gate.get("status"))
@@ -124,7 +129,7 @@ def _gates(gates: list[dict[str, Any]]) -> str:
     head = (
         "<tr><th>tier</th><th>gate</th><th>status</th><th class=num>time</th><th>output</th></tr>"
     )
-    return f'<h3>Gate evidence</h3><table class="gates">{head}{"".join(rows)}</table>'
+    return f'<table class="gates">{head}{"".join(rows)}</table>'
 
 
 def in_order(gates: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -153,7 +154,7 @@ def open_session_log(path: Path) -> EventLog:
     started = process_started() if _argv is not None else time.time()
     log.emit(
         "session_start",
-        command=" ".join(["tether", *_argv]) if _argv is not None else "",
+        command=shlex.join(["tether", *_argv]) if _argv is not None else "",
         argv=list(_argv or []),
         pid=os.getpid(),
         process_start=datetime.fromtimestamp(started, UTC).isoformat(timespec="milliseconds"),

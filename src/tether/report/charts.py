@@ -70,7 +70,7 @@ def draw(session: Session) -> list[Chart] | None:
 def _height(figure: Any) -> int:
     rows = len(getattr(figure.data[0], "y", None) or []) if figure.data else 0
     horizontal = getattr(figure.data[0], "orientation", None) == "h" if figure.data else False
-    return max(260, 120 + 22 * rows) if horizontal else 340
+    return min(6000, max(260, 120 + 22 * rows)) if horizontal else 340
 
 
 def _go() -> Any:

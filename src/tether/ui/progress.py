@@ -127,9 +127,12 @@ class ProgressPrinter:
     def _on_gate(self, event: dict[str, Any]) -> None:
         status = str(event.get("status"))
         color = STATUS_COLORS.get(status, "red")
+        asked = event.get("asked_by") or []
+        once = f" · asked by {' and '.join(asked)}, run once" if len(asked) > 1 else ""
         self.console.print(
             f"      [{color}]gate {event.get('tier')} {status}[/] {escape(str(event.get('gate')))} "
-            f"[dim]{event.get('seconds', 0):.2f}s {escape(str(event.get('summary') or ''))}[/]"
+            f"[dim]{event.get('seconds', 0):.2f}s {escape(str(event.get('summary') or ''))}"
+            f"{escape(once)}[/]"
         )
         if status not in STATUS_COLORS:
             # a failing gate's own output, not only what the model is told

@@ -27,7 +27,7 @@ async def verify_now(
 ) -> list[GateResult]:
     """Run the chosen tiers on the work tree's changes since ``since``."""
     suite = GateSuite.load(root, config)
-    specs = list(suite.specs)
+    specs = suite.for_task(())  # each check once per tier
     if not suite.present:
         raise UsageError(
             "there is no VERIFY.md here", hint="`tether init` writes one for this repository"

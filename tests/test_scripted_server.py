@@ -191,5 +191,6 @@ def test_models_bench_against_fake_model_at_1200_tps(
     cached = float(second[7].rstrip("%"))
     assert 960 <= tps <= 1440, result.stdout
     assert cached > 90, result.stdout
-    events = (repo / ".tether" / "sessions").glob("*/events.jsonl")
-    assert sum(len(p.read_text().splitlines()) for p in events) == 2
+    logs = (repo / ".tether" / "sessions").glob("*/events.jsonl")
+    kinds = [json.loads(line)["type"] for p in logs for line in p.read_text().splitlines()]
+    assert kinds == ["session_start", "model_call", "model_call", "session_end"]

@@ -14,6 +14,12 @@ from tether.memory.progress_md import parse_progress
 from tether.testing.server import ScriptedServer
 
 PYTEST = "python -m pytest -q -p no:cacheprovider"
+ADD_SUB = tool(
+    "edit_file",
+    path="calc.py",
+    search="    return a + b\n",
+    replace="    return a + b\n\n\ndef sub(a, b):\n    return a - b\n",
+)
 
 
 def test_a_gate_verify_md_and_accept_both_ask_for_runs_once(
@@ -30,12 +36,7 @@ def test_a_gate_verify_md_and_accept_both_ask_for_runs_once(
     )
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "calc")
-    edit = tool(
-        "edit_file",
-        path="calc.py",
-        search="    return a + b\n",
-        replace="    return a + b\n\n\ndef sub(a, b):\n    return a - b\n",
-    )
+    edit = ADD_SUB
     server = scripted({"default": [edit, tool("done", summary="added sub")]})
     ran = run_tether("run", "T1", cwd=repo, env=model_env(server))
     assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -57,12 +58,7 @@ def test_a_finding_older_than_the_step_is_not_the_steps_failure(
     )
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "calc with an unused import")
-    clean = tool(
-        "edit_file",
-        path="calc.py",
-        search="    return a + b\n",
-        replace="    return a + b\n\n\ndef sub(a, b):\n    return a - b\n",
-    )
+    clean = ADD_SUB
     dirty = tool(
         "edit_file", path="calc.py", search="import os\n", replace="import os\nimport sys\n"
     )

@@ -211,30 +211,21 @@ def _tokens(session: Session) -> Any:
     return figure
 
 
+def _line(go: Any, name: str, x: list[str], y: list[float], **style: Any) -> Any:
+    return go.Scatter(name=name, x=x, y=y, mode=style.pop("mode", "lines+markers"), **style)
+
+
 def _speed(session: Session) -> Any:
     if not session.calls:
         return None
     go = _go()
     x = _calls(session)
+    tps = [float(c.get("output_tps") or 0) for c in session.calls]
+    ttft = [round(float(c.get("ttft_s") or 0) * 1000, 1) for c in session.calls]
     figure = go.Figure()
+    figure.add_trace(_line(go, "output tokens/s", x, tps, marker_color="#2f5fa7"))
     figure.add_trace(
-        go.Scatter(
-            name="output tokens/s",
-            x=x,
-            y=[float(c.get("output_tps") or 0) for c in session.calls],
-            mode="lines+markers",
-            marker_color="#2f5fa7",
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            name="time to first token (ms)",
-            x=x,
-            yaxis="y2",
-            mode="lines+markers",
-            y=[round(float(c.get("ttft_s") or 0) * 1000, 1) for c in session.calls],
-            marker_color="#d9a441",
-        )
+        _line(go, "time to first token (ms)", x, ttft, yaxis="y2", marker_color="#d9a441")
     )
     figure.update_layout(
         xaxis_title="model call",
@@ -250,24 +241,13 @@ def _context(session: Session) -> Any:
         return None
     go = _go()
     labels = [step_label(t, s) for t, s in rows]
+    used = [float(s.context.get("used") or 0) for _, s in rows]
+    limit = [float(s.context.get("limit") or 0) for _, s in rows]
     figure = go.Figure()
+    figure.add_trace(_line(go, "context used", labels, used, marker_color="#2f5fa7"))
     figure.add_trace(
-        go.Scatter(
-            name="context used",
-            x=labels,
-            y=[int(s.context.get("used") or 0) for _, s in rows],
-            mode="lines+markers",
-            marker_color="#2f5fa7",
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            name="handoff threshold",
-            x=labels,
-            y=[int(s.context.get("limit") or 0) for _, s in rows],
-            mode="lines",
-            line={"dash": "dash", "color": "#c8372d"},
-        )
-    )
+        _line(go, "handoff threshold", labels, limit, mode="lines",
+              line={"dash": "dash", "color": "#c8372d"})
+    )  # fmt: skip
     figure.update_layout(xaxis={"title": "task · step", "type": "category"}, yaxis_title="tokens")
     return figure

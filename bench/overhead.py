@@ -1,16 +1,19 @@
 """Harness overhead of `tether do` on a 20-step scripted task at 1,200 tokens/s.
 
-Run by hand:  .venv/bin/python bench/overhead.py [--sandbox auto|none]
-Prints per step and in total: model seconds, tool/guard seconds (tool calls, the
-sandbox, the diff contract), harness seconds (everything else: prompt assembly, events,
-checkpoints), the harness share of the loop's wall time, the process start-up time, and
-how much of each request's prompt is a prefix of the next one.
+Run by hand:  .venv/bin/python bench/overhead.py [--runs 5] [--sandbox both|bwrap|none]
+Whole processes as a user sees them, spawn to exit, with and without bubblewrap: the
+server's own time (arrival to last byte, from its timing log) against tether's share;
+spawn to the first request; the gaps between calls; the last answer to exit; the loop's
+harness and tool sums from the events; `python -c pass` and `tether --help` for scale.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -54,18 +57,15 @@ def script(steps: int = 20) -> dict[str, object]:
     return {"default": turns}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sandbox", default="auto", choices=["auto", "bwrap", "none"])
-    parser.add_argument("--tps", type=float, default=1200)
-    parser.add_argument("--ttft-ms", type=float, default=30)
-    args = parser.parse_args()
+def run_once(args: argparse.Namespace, sandbox: str) -> dict[str, float]:
+    """One `tether do` as a user runs it; its figures from the outside (spawn, the
+    server's arrival and answer times, exit) and from its events (the loop's split)."""
     core = "".join(f"LIMIT_{k} = {k}\n" for k in range(40)) + "def f():\n    return 1\n" * 50
     repo = sample_repo(
         {
             "app/core.py": core,
             "app/__init__.py": "",
-            "tether.toml": f'[guard]\nsandbox = "{args.sandbox}"\n',
+            "tether.toml": f'[guard]\nsandbox = "{sandbox}"\n',
         }
     )
     with fake_model(script(), "--tps", str(args.tps), "--ttft-ms", str(args.ttft_ms)) as (url, log):
@@ -74,58 +74,78 @@ def main() -> None:
             "TETHER_EXECUTOR_MODEL": "bench",
             "TETHER_EXECUTOR_BASE_URL": url + "/v1",
         }
-        started = time.perf_counter()
+        spawned = time.time()
         done = subprocess.run(
             [*TETHER, "do", "Adjust the limits", "--scope", "app/**"],
-            cwd=repo,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        wall = time.perf_counter() - started
+            cwd=repo, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        exited = time.time()
         shares = prefix_shares(log)
+        times = [
+            json.loads(line) for line in log.with_suffix(".times.jsonl").read_text().splitlines()
+        ]
     if done.returncode != 0:
         print(done.stdout, done.stderr)
         raise SystemExit("tether do failed")
     log_events = events(repo)
     steps = [e for e in log_events if e["type"] == "step"]
-    sandbox = next((e["kind"] for e in log_events if e["type"] == "sandbox"), "?")
-    print(f"sandbox: {sandbox}   server: {args.tps:.0f} tok/s, TTFT {args.ttft_ms:.0f} ms")
-    print(
-        f"{'step':>4} {'model s':>9} {'(server)':>9} {'tool/guard s':>13} {'harness s':>10} "
-        f"{'wall s':>8}  tools"
-    )
-    totals = {"model": 0.0, "tools": 0.0, "harness": 0.0, "wall": 0.0}
-    for s in steps:
-        tool_guard = s["tools_s"] + s["guard_s"] + s["gates_s"]
-        totals["model"] += s["model_s"]
-        totals["tools"] += tool_guard
-        totals["harness"] += s["harness_s"]
-        totals["wall"] += s["wall_s"]
-        names = ",".join(t["name"] for t in s["tools"])
-        server = args.ttft_ms / 1000 + s["output_tokens"] / args.tps
-        print(
-            f"{s['step']:>4} {s['model_s']:>9.4f} {server:>9.4f} {tool_guard:>13.4f} "
-            f"{s['harness_s']:>10.4f} {s['wall_s']:>8.4f}  {names}"
-        )
-    print(
-        f"total {totals['model']:>8.3f} {'':>9} {totals['tools']:>13.3f} "
-        f"{totals['harness']:>10.4f} {totals['wall']:>8.3f}"
-    )
-    print(
-        "(server) is the time the server itself takes: TTFT + output tokens / tps; the rest "
-        "of 'model s' is HTTP and SDK time in the client"
-    )
-    print(f"harness share of the loop's wall time: {totals['harness'] / totals['wall']:.2%}")
-    print(f"harness per step: {totals['harness'] / len(steps) * 1000:.2f} ms")
-    print(
-        f"whole `tether do` process: {wall:.3f} s for {len(steps)} steps "
-        f"(loop {totals['wall']:.3f} s; start-up, set-up and commit {wall - totals['wall']:.3f} s)"
-    )
-    print(
-        f"prefix share, each request's prompt inside the next: min {min(shares):.1%}, "
-        f"mean {sum(shares) / len(shares):.1%} over {len(shares)} pairs"
-    )
+    gaps = [b["arrived"] - a["answered"] for a, b in itertools.pairwise(times)]
+    model = sum(t["answered"] - t["arrived"] for t in times)
+    wall = exited - spawned
+    return {
+        "wall": wall,
+        "model (server)": model,
+        "tether": wall - model,
+        "tether share": (wall - model) / wall,
+        "spawn to first request": times[0]["arrived"] - spawned,
+        "between calls (median)": statistics.median(gaps),
+        "between calls (max)": max(gaps),
+        "last answer to exit": exited - times[-1]["answered"],
+        "harness in the loop (sum)": sum(e["harness_s"] for e in steps),
+        "tools in the loop (sum)": sum(e["tools_s"] for e in steps),
+        "steps": len(steps),
+        "prefix share (min)": min(shares),
+        "sandbox": 1.0
+        if any(e.get("kind") == "bwrap" for e in log_events if e["type"] == "sandbox")
+        else 0.0,
+    }
+
+
+def baseline(command: list[str], runs: int) -> float:
+    took = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True)
+        took.append(time.perf_counter() - started)
+    return statistics.median(took)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sandbox", default="both", choices=["both", "auto", "bwrap", "none"])
+    parser.add_argument("--tps", type=float, default=1200)
+    parser.add_argument("--ttft-ms", type=float, default=30)
+    parser.add_argument("--runs", type=int, default=5, help="runs per setting (medians)")
+    args = parser.parse_args()
+    settings = ["bwrap", "none"] if args.sandbox == "both" else [args.sandbox]
+    print(f"20-step `tether do`, server {args.tps:.0f} tok/s, TTFT {args.ttft_ms:.0f} ms, "
+          f"{args.runs} interleaved runs per setting, medians; whole processes")  # fmt: skip
+    results: dict[str, list[dict[str, float]]] = {s: [] for s in settings}
+    for _ in range(args.runs):
+        for setting in settings:
+            results[setting].append(run_once(args, setting))
+    keys = list(next(iter(results.values()))[0])
+    print(f"{'':>28}" + "".join(f"{'sandbox ' + s:>16}" for s in settings))
+    for key in keys:
+        row = []
+        for setting in settings:
+            value = statistics.median(r[key] for r in results[setting])
+            row.append(f"{value:>15.1%} " if "share" in key else f"{value:>15.3f} ")
+        print(f"{key:>28}" + "".join(row))
+    print(f"{'python -c pass':>28}{baseline([sys.executable, '-c', 'pass'], args.runs):>15.3f}")
+    print(f"{'tether --help':>28}{baseline([*TETHER, '--help'], args.runs):>15.3f}")
+    print("(seconds unless a share; model = the server's own time, arrival to last byte; "
+          "tether = the rest of spawn to exit)")  # fmt: skip
 
 
 if __name__ == "__main__":

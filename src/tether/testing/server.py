@@ -46,6 +46,13 @@ class ServerState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     serial: int = 0
 
+    def timed(self, arrived: float, answered: float) -> None:
+        """When a request arrived and its answer was sent (epoch seconds), beside the
+        request log as ``<log>.times.jsonl``: whole-process benches read the gaps."""
+        if self.log_path is not None:
+            with self.lock, self.log_path.with_suffix(".times.jsonl").open("a") as handle:
+                handle.write(json.dumps({"arrived": arrived, "answered": answered}) + "\n")
+
     def record(self, path: str, body: dict[str, Any]) -> int:
         with self.lock:
             self.serial += 1
@@ -86,6 +93,13 @@ class _Handler(LoopbackHandler):
             self._json(404, wire.openai_error(404, f"no route {self.path}"))
 
     def do_POST(self) -> None:
+        arrived_at = time.time()
+        try:
+            self._post()
+        finally:
+            self.server.state.timed(arrived_at, time.time())
+
+    def _post(self) -> None:
         arrived = time.perf_counter()
         path = self.path.split("?")[0].rstrip("/")
         length = int(self.headers.get("content-length") or 0)

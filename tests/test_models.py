@@ -269,3 +269,86 @@ def test_loopback_guard_refuses_remote_urls() -> None:
     official = RoleConfig(provider="anthropic", model="m", api_key_env="HOME")
     with pytest.raises(ModelError):
         build_model(ResolvedRole(name="planner", config=official, source="test"))
+
+
+# --- what the providers' API references say the wire must carry ------------------------
+# (OpenAI Chat Completions: bearer key, `stream_options.include_usage` for usage in a
+# stream, `max_completion_tokens` on api.openai.com; Anthropic Messages: `x-api-key`,
+# `anthropic-version`, `cache_control` blocks, temperature in 0..1)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_openai_wire_carries_the_key_and_asks_for_usage(
+    scripted: Callable[..., ScriptedServer], stream: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WIRE_TEST_KEY", "sk-wire-test")
+    server = scripted({"default": [{"content": "ok"}]})
+    call(server, "openai", ask(stream=stream, temperature=0.3), api_key_env="WIRE_TEST_KEY")
+    (request,) = server.requests
+    assert request["path"].endswith("/chat/completions")
+    assert request["headers"]["content-type"] == "application/json"
+    assert request["headers"]["authorization"] == "Bearer sk-wire-test"
+    body = request["body"]
+    assert body["messages"][0] == {"role": "system", "content": "sys"}
+    assert body["temperature"] == 0.3 and "max_tokens" in body  # a compatible host
+    if stream:
+        assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    else:
+        assert "stream" not in body
+
+
+def test_openai_itself_gets_max_completion_tokens() -> None:
+    from tether.models.openai_chat import OpenAIChatModel
+    from tether.models.retry import RetryPolicy
+    from tether.models.types import ModelInfo
+
+    info = ModelInfo(role="executor", provider="openai", model="m", host="api.openai.com")
+    official = OpenAIChatModel(info, api_key="k", base_url=None, timeout_s=5, policy=RetryPolicy())
+    assert official._wire.base_url == "https://api.openai.com/v1"
+    params = official._params(ask(max_output_tokens=77))
+    assert params["max_completion_tokens"] == 77 and "max_tokens" not in params
+    asyncio.run(official.aclose())
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_anthropic_wire_carries_version_key_and_a_clamped_temperature(
+    scripted: Callable[..., ScriptedServer], stream: bool
+) -> None:
+    server = scripted({"default": [{"content": "ok"}]})
+    call(server, "anthropic", ask(stream=stream, temperature=1.4))
+    (request,) = server.requests
+    assert request["path"] == "/v1/messages"
+    headers = request["headers"]
+    assert headers["anthropic-version"] == "2023-06-01" and "x-api-key" in headers
+    body = request["body"]
+    assert body["temperature"] == 1.0 and body["max_tokens"] > 0
+    assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert body.get("stream", False) is stream
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_no_sdk_is_imported_to_call_a_model(
+    scripted: Callable[..., ScriptedServer], provider: str
+) -> None:
+    import subprocess
+    import sys
+
+    server = scripted({"default": [{"content": "ok"}]})
+    url = server.openai_url if provider == "openai" else server.url
+    code = (
+        "import asyncio, sys\n"
+        "from tether.config import ResolvedRole, RoleConfig\n"
+        "from tether.models.registry import build_model\n"
+        "from tether.models.types import Message, ModelRequest\n"
+        f"cfg = RoleConfig(provider={provider!r}, model='m', base_url={url!r})\n"
+        "async def go():\n"
+        "    model = build_model(ResolvedRole(name='executor', config=cfg, source='t'))\n"
+        "    done = await model.complete(ModelRequest(system='s', "
+        "messages=(Message(role='user', content='hi'),)))\n"
+        "    await model.aclose()\n"
+        "    return done.content\n"
+        "print(asyncio.run(go()))\n"
+        "print(sorted(m for m in ('openai', 'anthropic') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["ok", "[]"], out.stderr

@@ -1,8 +1,9 @@
-"""What both SDK adapters share: retries, timing, and the final error.
+"""What both wire clients share: retries, timing, the error classes, the final error.
 
 A subclass implements ``_attempt`` (one HTTP call, streamed or not) and ``_classify``
-(turn an SDK exception into ``Retryable`` or ``ModelError``); everything else, the
-retry loop, the clock and the usage bookkeeping, lives here once.
+(usually ``classify``: an HTTP status, a timeout, a broken connection or stream into
+``Retryable`` or ``ModelError``); the retry loop, the clock and the usage bookkeeping
+live here once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ import time
 from dataclasses import dataclass, field
 
 from tether.errors import ModelError
-from tether.models.retry import Retryable, RetryPolicy, is_transport_error, with_retries
+from tether.models.retry import (
+    Retryable,
+    RetryPolicy,
+    is_transport_error,
+    retry_after_from,
+    status_is_retryable,
+    with_retries,
+)
 from tether.models.types import Completion, ModelInfo, ModelRequest, Timing, ToolCall, Usage
 
 
@@ -44,7 +52,7 @@ class StreamClock:
         self.last = now
 
 
-class SdkAdapter:
+class WireAdapter:
     """Base class for the OpenAI and Anthropic adapters."""
 
     def __init__(self, info: ModelInfo, policy: RetryPolicy, seed: int | None = None):
@@ -87,7 +95,7 @@ class SdkAdapter:
         raise NotImplementedError
 
     def _classify(self, exc: Exception) -> Retryable | ModelError | None:
-        """The SDK's exception as Retryable or ModelError; None if it is not the SDK's."""
+        """The exception as Retryable or ModelError; None if it is not a model failure."""
         raise NotImplementedError
 
     async def aclose(self) -> None:
@@ -108,6 +116,34 @@ class SdkAdapter:
             f"request: {cause}",
             hint=hint,
         )
+
+
+def classify(
+    exc: Exception, adapter: WireAdapter, key_env: str | None
+) -> Retryable | ModelError | None:
+    """An HTTP status (retryable or not, with the provider's message), a timeout, a
+    broken connection or a stream that is not its format."""
+    import httpx
+
+    from tether.models.http import StatusError, StreamBroke
+
+    if isinstance(exc, StatusError):
+        cause = f"HTTP {exc.status}: {exc.message}"
+        if status_is_retryable(exc.status):
+            return Retryable(cause, retry_after_from(exc.headers))
+        return adapter.fatal(cause, hint_for_status(exc.status, adapter.info.role, key_env))
+    if isinstance(exc, httpx.TimeoutException):
+        return Retryable("timed out waiting for the model")
+    if isinstance(exc, httpx.TransportError):
+        return Retryable(f"the connection broke ({_short(str(exc) or type(exc).__name__)})")
+    if isinstance(exc, StreamBroke):
+        return Retryable(f"the stream broke: {_short(str(exc))}")
+    return None
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def hint_for_status(status: int, role: str, key_env: str | None) -> str:

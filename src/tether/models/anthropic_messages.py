@@ -1,4 +1,5 @@
-"""Adapter for the Anthropic Messages API, on the official SDK.
+"""Adapter for the Anthropic Messages API, spoken over httpx (``http.py``):
+``POST {base_url}/v1/messages`` with ``x-api-key`` and ``anthropic-version``.
 
 Streaming accumulates ``tool_use`` content blocks from ``input_json_delta`` events.
 The stable prefix is marked with ``cache_control`` (system block, end of the stable
@@ -8,17 +9,17 @@ messages, and the newest message) so prompt caching works here too.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tether.errors import ModelError
-from tether.models.adapter import AttemptResult, SdkAdapter, StreamClock
-from tether.models.adapter import hint_for_status as _hint
-from tether.models.retry import Retryable, RetryPolicy, retry_after_from, status_is_retryable
+from tether.models.adapter import AttemptResult, StreamClock, WireAdapter, classify
+from tether.models.http import StreamBroke, WireClient
+from tether.models.retry import Retryable, RetryPolicy
 from tether.models.types import Message, ModelInfo, ModelRequest, ToolCall, Usage
 
-if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
-
+OFFICIAL_URL = "https://api.anthropic.com"
+PATH = "/v1/messages"
+API_VERSION = "2023-06-01"
 _CACHE = {"type": "ephemeral"}
 
 
@@ -71,7 +72,7 @@ def _input(call: ToolCall) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class AnthropicModel(SdkAdapter):
+class AnthropicModel(WireAdapter):
     """A role served by Anthropic (or an Anthropic-compatible host)."""
 
     def __init__(
@@ -85,15 +86,12 @@ class AnthropicModel(SdkAdapter):
         key_env: str | None = None,
     ):
         super().__init__(info, policy)
-        from anthropic import AsyncAnthropic
-
         self._key_env = key_env
-        self._client: AsyncAnthropic = AsyncAnthropic(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
-        )
+        headers = {"x-api-key": api_key, "anthropic-version": API_VERSION}
+        self._wire = WireClient(base_url or OFFICIAL_URL, headers, timeout_s)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._wire.aclose()
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -103,9 +101,7 @@ class AnthropicModel(SdkAdapter):
             "messages": wire_messages(request),
         }
         if request.temperature is not None:
-            # Newer SDKs dropped the keyword (newer models fix sampling themselves);
-            # the field still reaches hosts that take it.
-            params["extra_body"] = {"temperature": min(request.temperature, 1.0)}
+            params["temperature"] = min(request.temperature, 1.0)  # the API's range is 0-1
         if request.tools:
             params["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": t.parameters}
@@ -119,10 +115,10 @@ class AnthropicModel(SdkAdapter):
             return await self._once(params)
         clock = StreamClock()
         state = _StreamState()
-        stream = await self._client.messages.create(**params, stream=True)
-        async for event in stream:
-            if state.feed(event):
-                clock.tick()
+        async with self._wire.events(PATH, {**params, "stream": True}) as events:
+            async for _, event in events:
+                if state.feed(event):
+                    clock.tick()
         if not state.stopped:
             raise Retryable("the stream ended before message_stop")
         return AttemptResult(
@@ -136,78 +132,80 @@ class AnthropicModel(SdkAdapter):
         )
 
     async def _once(self, params: dict[str, Any]) -> AttemptResult:
-        response = await self._client.messages.create(**params)
+        response = await self._wire.post_json(PATH, params)
         text: list[str] = []
         calls: list[ToolCall] = []
-        for block in response.content:
-            if block.type == "text":
-                text.append(block.text)
-            elif block.type == "tool_use":
-                calls.append(
-                    ToolCall(id=block.id, name=block.name, arguments=json.dumps(block.input))
-                )
+        for block in response.get("content") or ():
+            if block.get("type") == "text":
+                text.append(str(block.get("text") or ""))
+            elif block.get("type") == "tool_use":
+                arguments = json.dumps(block.get("input") or {})
+                calls.append(ToolCall(id=str(block.get("id")), name=str(block.get("name")),
+                                      arguments=arguments))  # fmt: skip
+        usage = response.get("usage") or {}
         return AttemptResult(
             content="".join(text),
             tool_calls=tuple(calls),
-            usage=_usage(response.usage, response.usage.output_tokens),
-            stop_reason=response.stop_reason or "end_turn",
+            usage=_usage(usage, int(usage.get("output_tokens") or 0)),
+            stop_reason=response.get("stop_reason") or "end_turn",
             first_token_at=None,
             last_token_at=None,
-            model=response.model,
+            model=str(response.get("model") or ""),
         )
 
     def _classify(self, exc: Exception) -> Retryable | ModelError | None:
-        import anthropic
-
-        if isinstance(exc, anthropic.APIStatusError):
-            cause = f"HTTP {exc.status_code}: {' '.join(str(exc.message).split())[:200]}"
-            if status_is_retryable(exc.status_code):
-                return Retryable(cause, retry_after_from(dict(exc.response.headers)))
-            return self.fatal(cause, _hint(exc.status_code, self.info.role, self._key_env))
-        if isinstance(exc, anthropic.APITimeoutError):
-            return Retryable("timed out waiting for the model")
-        if isinstance(exc, anthropic.APIConnectionError):
-            return Retryable(f"connection failed ({exc.__cause__ or exc})")
-        if isinstance(exc, anthropic.APIError):
-            return Retryable(f"the stream broke: {exc.message}")
-        return None
+        return classify(exc, self, self._key_env)
 
 
 class _StreamState:
-    """Folds Messages stream events into text, tool calls and usage."""
+    """Folds Messages stream events into text, tool calls and usage: ``message_start``
+    (the input usage), ``content_block_start`` (a tool_use's id and name),
+    ``content_block_delta`` (``text_delta``, ``input_json_delta``), ``message_delta``
+    (stop reason, output tokens), ``message_stop``; ``ping`` is ignored and an
+    ``error`` event (``overloaded_error`` mid-stream) breaks the attempt."""
 
     def __init__(self) -> None:
         self.text: list[str] = []
         self.blocks: dict[int, dict[str, str]] = {}
-        self.raw_usage: Any = None
+        self.raw_usage: dict[str, Any] | None = None
         self.output_tokens = 0
         self.stop_reason = "end_turn"
         self.stopped = False
         self.model = ""
 
-    def feed(self, event: Any) -> bool:
+    def feed(self, event: dict[str, Any]) -> bool:
         """Take one event; True when it carried output."""
-        kind = event.type
+        kind = event.get("type")
         if kind == "message_start":
-            self.raw_usage = event.message.usage
-            self.model = event.message.model
-        elif kind == "content_block_start" and event.content_block.type == "tool_use":
-            block = event.content_block
-            self.blocks[event.index] = {"id": block.id, "name": block.name, "arguments": ""}
-            return True
+            message = event.get("message") or {}
+            self.raw_usage = message.get("usage") or {}
+            self.model = str(message.get("model") or "")
+        elif kind == "content_block_start":
+            block = event.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                self.blocks[int(event.get("index", 0))] = {
+                    "id": str(block.get("id")), "name": str(block.get("name")), "arguments": "",
+                }  # fmt: skip
+                return True
         elif kind == "content_block_delta":
-            delta = event.delta
-            if delta.type == "text_delta":
-                self.text.append(delta.text)
-                return True
-            if delta.type == "input_json_delta":
-                self.blocks[event.index]["arguments"] += delta.partial_json
-                return True
+            return self._delta(int(event.get("index", 0)), event.get("delta") or {})
         elif kind == "message_delta":
-            self.stop_reason = event.delta.stop_reason or self.stop_reason
-            self.output_tokens = event.usage.output_tokens
+            self.stop_reason = (event.get("delta") or {}).get("stop_reason") or self.stop_reason
+            self.output_tokens = int((event.get("usage") or {}).get("output_tokens") or 0)
         elif kind == "message_stop":
             self.stopped = True
+        elif kind == "error":
+            error = event.get("error") or {}
+            raise StreamBroke(f"{error.get('type', 'error')}: {error.get('message', '')}")
+        return False
+
+    def _delta(self, index: int, delta: dict[str, Any]) -> bool:
+        if delta.get("type") == "text_delta":
+            self.text.append(str(delta.get("text") or ""))
+            return True
+        if delta.get("type") == "input_json_delta" and index in self.blocks:
+            self.blocks[index]["arguments"] += str(delta.get("partial_json") or "")
+            return True
         return False
 
     def tool_calls(self) -> tuple[ToolCall, ...]:
@@ -220,13 +218,15 @@ class _StreamState:
         return _usage(self.raw_usage, self.output_tokens)
 
 
-def _usage(raw: Any, output_tokens: int) -> Usage:
+def _usage(raw: dict[str, Any] | None, output_tokens: int) -> Usage:
+    """Anthropic counts cache reads and writes apart from ``input_tokens``; tether's
+    input is all three, its cached share the reads."""
     if raw is None:
         return Usage(output_tokens=output_tokens)
-    read = getattr(raw, "cache_read_input_tokens", None) or 0
-    write = getattr(raw, "cache_creation_input_tokens", None) or 0
+    read = int(raw.get("cache_read_input_tokens") or 0)
+    write = int(raw.get("cache_creation_input_tokens") or 0)
     return Usage(
-        input_tokens=(raw.input_tokens or 0) + read + write,
+        input_tokens=int(raw.get("input_tokens") or 0) + read + write,
         cached_tokens=read,
         output_tokens=output_tokens,
         cache_write_tokens=write,

@@ -1,4 +1,5 @@
-"""Adapter for OpenAI-compatible Chat Completions endpoints, on the official SDK.
+"""Adapter for OpenAI-compatible Chat Completions endpoints, spoken over httpx
+(``http.py``): ``POST {base_url}/chat/completions`` with a bearer key.
 
 ``base_url`` reaches any compatible host: OpenAI, Cerebras, Groq, Together, Fireworks,
 OpenRouter, vLLM, Ollama, llama.cpp server. Streaming accumulates ``tool_calls``
@@ -7,16 +8,22 @@ deltas by index; usage comes from ``stream_options.include_usage``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tether.errors import ModelError
-from tether.models.adapter import AttemptResult, SdkAdapter, StreamClock, estimate_tokens
-from tether.models.adapter import hint_for_status as _hint
-from tether.models.retry import Retryable, RetryPolicy, retry_after_from, status_is_retryable
+from tether.models.adapter import (
+    AttemptResult,
+    StreamClock,
+    WireAdapter,
+    classify,
+    estimate_tokens,
+)
+from tether.models.http import WireClient
+from tether.models.retry import Retryable, RetryPolicy
 from tether.models.types import Message, ModelInfo, ModelRequest, ToolCall, ToolSpec, Usage
 
-if TYPE_CHECKING:
-    from openai import AsyncOpenAI
+OFFICIAL_URL = "https://api.openai.com/v1"
+PATH = "/chat/completions"
 
 
 def wire_messages(request: ModelRequest) -> list[dict[str, Any]]:
@@ -56,7 +63,7 @@ def wire_tools(tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
     ]
 
 
-class OpenAIChatModel(SdkAdapter):
+class OpenAIChatModel(WireAdapter):
     """A role served by an OpenAI-compatible endpoint."""
 
     def __init__(
@@ -70,16 +77,14 @@ class OpenAIChatModel(SdkAdapter):
         key_env: str | None = None,
     ):
         super().__init__(info, policy)
-        from openai import AsyncOpenAI
-
         self._key_env = key_env
         self._official = base_url is None
-        self._client: AsyncOpenAI = AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
+        self._wire = WireClient(
+            base_url or OFFICIAL_URL, {"authorization": f"Bearer {api_key}"}, timeout_s
         )
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._wire.aclose()
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -101,102 +106,112 @@ class OpenAIChatModel(SdkAdapter):
         if not request.stream:
             return await self._once(params)
         clock = StreamClock()
-        stream = await self._client.chat.completions.create(
-            **params, stream=True, stream_options={"include_usage": True}
-        )
-        content: list[str] = []
-        calls: dict[int, dict[str, str]] = {}
-        usage: Any = None
-        finish: str | None = None
-        model = ""
-        async for chunk in stream:
-            model = chunk.model or model
-            if chunk.usage is not None:
-                usage = chunk.usage
-            for choice in chunk.choices:
-                delta = choice.delta
-                if delta.content:
+        stream = _Stream()
+        body = {**params, "stream": True, "stream_options": {"include_usage": True}}
+        async with self._wire.events(PATH, body) as events:
+            async for _, chunk in events:
+                if stream.feed(chunk):
                     clock.tick()
-                    content.append(delta.content)
-                for part in delta.tool_calls or ():
-                    clock.tick()
-                    slot = calls.setdefault(part.index, {"id": "", "name": "", "arguments": ""})
-                    slot["id"] = part.id or slot["id"]
-                    if part.function is not None:
-                        slot["name"] += part.function.name or ""
-                        slot["arguments"] += part.function.arguments or ""
-                if choice.finish_reason:
-                    finish = choice.finish_reason
-        if finish is None:
+        if stream.finish is None:
             raise Retryable("the stream ended before the answer was complete")
-        text = "".join(content)
-        tool_calls = tuple(
-            ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"])
-            for i, c in sorted(calls.items())
-        )
+        text = "".join(stream.content)
+        tool_calls = stream.tool_calls()
         return AttemptResult(
             content=text,
             tool_calls=tool_calls,
-            usage=_usage(usage, params, text, tool_calls),
-            stop_reason=finish,
+            usage=_usage(stream.usage, params, text, tool_calls),
+            stop_reason=stream.finish,
             first_token_at=clock.first,
             last_token_at=clock.last,
-            model=model,
+            model=stream.model,
         )
 
     async def _once(self, params: dict[str, Any]) -> AttemptResult:
-        response = await self._client.chat.completions.create(**params)
-        if not response.choices:
+        response = await self._wire.post_json(PATH, params)
+        choices = response.get("choices") or []
+        if not choices:
             raise Retryable("the response held no choices")
-        choice = response.choices[0]
-        message = choice.message
+        choice = choices[0]
+        message = choice.get("message") or {}
         tool_calls = tuple(
-            ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments)
-            for c in message.tool_calls or ()
-            if getattr(c, "function", None) is not None
+            ToolCall(
+                id=str(c.get("id") or f"call_{i}"),
+                name=str(c["function"].get("name") or ""),
+                arguments=str(c["function"].get("arguments") or ""),
+            )
+            for i, c in enumerate(message.get("tool_calls") or ())
+            if isinstance(c.get("function"), dict)
         )
-        text = message.content or ""
+        text = message.get("content") or ""
         return AttemptResult(
             content=text,
             tool_calls=tool_calls,
-            usage=_usage(response.usage, params, text, tool_calls),
-            stop_reason=choice.finish_reason or "stop",
+            usage=_usage(response.get("usage"), params, text, tool_calls),
+            stop_reason=choice.get("finish_reason") or "stop",
             first_token_at=None,
             last_token_at=None,
-            model=response.model,
+            model=str(response.get("model") or ""),
         )
 
     def _classify(self, exc: Exception) -> Retryable | ModelError | None:
-        import openai
-
-        if isinstance(exc, openai.APIStatusError):
-            cause = f"HTTP {exc.status_code}: {_short(exc.message)}"
-            if status_is_retryable(exc.status_code):
-                return Retryable(cause, retry_after_from(dict(exc.response.headers)))
-            return self.fatal(cause, _hint(exc.status_code, self.info.role, self._key_env))
-        if isinstance(exc, openai.APITimeoutError):
-            return Retryable("timed out waiting for the model")
-        if isinstance(exc, openai.APIConnectionError):
-            return Retryable(f"connection failed ({_short(str(exc.__cause__ or exc))})")
-        if isinstance(exc, openai.APIError):
-            return Retryable(f"the stream broke: {_short(exc.message)}")
-        return None
+        return classify(exc, self, self._key_env)
 
 
-def _usage(raw: Any, params: dict[str, Any], text: str, calls: tuple[ToolCall, ...]) -> Usage:
-    if raw is None:
+class _Stream:
+    """Folds Chat Completions chunks: text deltas, tool-call deltas by index (the id and
+    name come in the first delta of a call, the arguments in pieces), usage in the last
+    chunk (``stream_options.include_usage``)."""
+
+    def __init__(self) -> None:
+        self.content: list[str] = []
+        self.calls: dict[int, dict[str, str]] = {}
+        self.usage: dict[str, Any] | None = None
+        self.finish: str | None = None
+        self.model = ""
+
+    def feed(self, chunk: dict[str, Any]) -> bool:
+        """Take one chunk; True when it carried output."""
+        self.model = chunk.get("model") or self.model
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chunk["usage"]
+        output = False
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                output = True
+                self.content.append(delta["content"])
+            for part in delta.get("tool_calls") or ():
+                output = True
+                slot = self.calls.setdefault(
+                    int(part.get("index", 0)), {"id": "", "name": "", "arguments": ""}
+                )
+                slot["id"] = part.get("id") or slot["id"]
+                function = part.get("function") or {}
+                slot["name"] += function.get("name") or ""
+                slot["arguments"] += function.get("arguments") or ""
+            if choice.get("finish_reason"):
+                self.finish = choice["finish_reason"]
+        return output
+
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return tuple(
+            ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"])
+            for i, c in sorted(self.calls.items())
+        )
+
+
+def _usage(
+    raw: dict[str, Any] | None, params: dict[str, Any], text: str, calls: tuple[ToolCall, ...]
+) -> Usage:
+    """The host's usage; estimated when it reports none. Cached prompt tokens are in
+    ``prompt_tokens_details.cached_tokens`` (OpenAI, and hosts that copy it)."""
+    if not raw:
         prompt = sum(estimate_tokens(str(m.get("content") or "")) for m in params["messages"])
         output = estimate_tokens(text + "".join(c.arguments for c in calls))
         return Usage(input_tokens=prompt, output_tokens=output)
-    details = getattr(raw, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None) or 0
+    details = raw.get("prompt_tokens_details") or {}
     return Usage(
-        input_tokens=raw.prompt_tokens or 0,
-        cached_tokens=cached,
-        output_tokens=raw.completion_tokens or 0,
+        input_tokens=int(raw.get("prompt_tokens") or 0),
+        cached_tokens=int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0,
+        output_tokens=int(raw.get("completion_tokens") or 0),
     )
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -53,10 +53,10 @@ class ServerState:
             with self.lock, self.log_path.with_suffix(".times.jsonl").open("a") as handle:
                 handle.write(json.dumps({"arrived": arrived, "answered": answered}) + "\n")
 
-    def record(self, path: str, body: dict[str, Any]) -> int:
+    def record(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> int:
         with self.lock:
             self.serial += 1
-            self.requests.append({"path": path, "body": body})
+            self.requests.append({"path": path, "body": body, "headers": headers or {}})
             if self.log_path is not None:
                 with self.log_path.open("a", encoding="utf-8") as handle:
                     handle.write(json.dumps(body, ensure_ascii=False) + "\n")
@@ -124,7 +124,7 @@ class _Handler(LoopbackHandler):
 
     def _answer(self, kind: str, body: dict[str, Any], arrived: float) -> None:
         state = self.server.state
-        serial = state.record(self.path, body)
+        serial = state.record(self.path, body, {k.lower(): v for k, v in self.headers.items()})
         fault = state.faults.draw()
         if fault in ("429", "500"):
             self._error(kind, int(fault), f"scripted fault {fault}", retry=fault == "429")

@@ -63,3 +63,31 @@ def test_unknown_option_is_a_usage_error(tmp_path: Path) -> None:
     result = run_tether("models", "--bogus", cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_leaving_at_once_loses_no_output_and_no_event(repo: Path) -> None:
+    """The CLI exits with os._exit (no interpreter finalisation): what it printed into
+    a file's buffer and every session's last event must still be there."""
+    sessions = repo / ".tether" / "sessions"
+    for k in range(250):
+        folder = sessions / f"20260101-0000{k // 60:02d}-{k:04x}"
+        folder.mkdir(parents=True)
+        (folder / "events.jsonl").write_text(
+            '{"type": "session_start", "ts": "2026-01-01T00:00:00+00:00", '
+            '"command": "tether do x"}\n'
+            '{"type": "session_end", "ts": "2026-01-01T00:00:01+00:00", "exit_code": 0}\n'
+        )
+    listing = repo / "listing.txt"
+    with listing.open("w") as sink:
+        done = subprocess.run(
+            [sys.executable, "-m", "tether", "sessions", "--limit", "250"],
+            cwd=repo, stdout=sink, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = listing.read_text().splitlines()
+    assert len(lines) == 250 and all("tether do x" in ln for ln in lines)
+    verified = run_tether("verify", cwd=repo)  # no VERIFY.md: exit 2, said on stderr
+    assert verified.returncode == 2 and "there is no VERIFY.md here" in verified.stderr
+    newest = sorted(sessions.iterdir())[-1]
+    last = (newest / "events.jsonl").read_text().splitlines()[-1]
+    assert '"session_end"' in last and '"exit_code": 2' in last

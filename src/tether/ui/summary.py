@@ -90,7 +90,7 @@ def print_sessions(console: Console, root: Path, limit: int) -> None:
         console.print("no sessions yet (`tether do`, `tether run` start one)")
         return
     for folder in reversed(found[-limit:]):
-        console.print(session_line(load_session(folder)))
+        console.print(session_line(load_session(folder)), soft_wrap=True)
     if len(found) > limit:
         console.print(f"[dim]… and {len(found) - limit} older (`--limit`, `--prune`)[/]")
 

@@ -16,7 +16,7 @@ def _paths_input(paths: list[str]) -> bytes:
 
 def commit_paths(git: Git, paths: list[str], message: str) -> str | None:
     """Commit ``paths`` as they are in the work tree on top of HEAD; None if no change."""
-    head = git.head()
+    head, head_tree = _head(git)
     paths = [
         p
         for p in paths
@@ -39,7 +39,7 @@ def commit_paths(git: Git, paths: list[str], message: str) -> str | None:
     )
     tree = git.run("write-tree", env=env).strip()
     index.unlink(missing_ok=True)
-    if head and tree == git.run("rev-parse", f"{head}^{{tree}}").strip():
+    if head and tree == head_tree:
         return None
     identity = {} if git.has_identity() else TETHER_IDENTITY
     args = ["commit-tree", tree, "-m", message] + (["-p", head] if head else [])
@@ -59,6 +59,16 @@ def uncommit(git: Git, commit: str, paths: list[str]) -> bool:
     git.run("update-ref", "-m", "tether undo", "HEAD", parent, commit)
     _sync_index(git, paths)
     return True
+
+
+def _head(git: Git) -> tuple[str | None, str | None]:
+    """HEAD's commit and tree in one call; (None, None) before the first commit."""
+    done = git.run_bytes("rev-parse", "HEAD^{commit}", "HEAD^{tree}", check=False).decode()
+    lines = done.split()
+    if len(lines) != 2 or any(len(x) < 40 or not all(c in "0123456789abcdef" for c in x)
+                              for x in lines):  # fmt: skip
+        return None, None
+    return lines[0], lines[1]
 
 
 def _in_tree(git: Git, commit: str, path: str) -> bool:

@@ -53,9 +53,10 @@ class ShadowCheckpoints:
         snapshot covers (see ``vcs/snapshot.py``); by default, the tree less ``exclude``."""
         self.git = git
         self.scanner = scanner or TreeScanner(git, exclude, covers=always_covered)
-        git_dir = Path(git.run("rev-parse", "--git-dir").strip())
+        git_dir = Path(git.git_dir)
         self.name = git_dir.name if git_dir.parent.name == "worktrees" else "main"
         self.ref = f"refs/tether/checkpoints/{self.name}"
+        self._head: str | None = None  # the chain's newest commit, as this object last set it
 
     def snapshot_tree(self) -> str:
         """The tree of the work tree as it is now (nothing is moved or staged)."""
@@ -81,12 +82,15 @@ class ShadowCheckpoints:
         lines += [f"{key}: {value}" for key, value in (extra or {}).items()]
         message = f"tether checkpoint: {kind} {step} of {task_line[:60]!r}\n\n" + "\n".join(lines)
         for _ in range(5):
-            parent = self.git.rev(self.ref)
+            # the chain's head as this object left it, read again only when it moved
+            parent = self._head or self.git.rev(self.ref)
             args = ["commit-tree", tree, "-m", message] + (["-p", parent] if parent else [])
             sha = self.git.run(*args, env=TETHER_IDENTITY).strip()
             # compare-and-swap: fails if another process moved the chain meanwhile
             if self.git.succeeds("update-ref", self.ref, sha, parent or "0" * 40):
+                self._head = sha
                 return self._parse(sha, tree, parent, datetime.now(UTC), message)
+            self._head = None
         raise RuntimeError(f"could not update {self.ref}: it kept moving")
 
     def keep_snapshot(self, session: str, sha: str) -> str:

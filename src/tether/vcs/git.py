@@ -23,6 +23,8 @@ TETHER_IDENTITY = {
 
 
 _GIT_DIRS: dict[Path, str] = {}
+_GIT_PATHS: dict[tuple[Path, str], Path] = {}  # a repository's git paths do not move
+_IDENTITY: dict[Path, bool] = {}
 
 
 @functools.cache
@@ -86,9 +88,7 @@ class Git:
     def without_tree_bytes(self, *args: str) -> bytes:
         """Run git on this repository's objects from an empty folder, so that nothing
         in the work tree (its .gitattributes above all) changes what git reports."""
-        git_dir = _GIT_DIRS.get(self.root)
-        if git_dir is None:
-            git_dir = _GIT_DIRS[self.root] = self.run("rev-parse", "--absolute-git-dir").strip()
+        git_dir = self.git_dir
         empty = _empty_dir()
         return self.run_bytes(
             f"--git-dir={git_dir}",
@@ -123,9 +123,29 @@ class Git:
 
     def git_path(self, name: str) -> Path:
         """A path inside this work tree's git dir (works for linked worktrees too)."""
-        out = self.run("rev-parse", "--git-path", name).strip()
-        path = Path(out)
-        return path if path.is_absolute() else self.root / path
+        return self.git_paths(name)[0]
+
+    def git_paths(self, *names: str) -> list[Path]:
+        """``git_path`` of each name, asked in one call and then remembered."""
+        for name in names:  # tether's own files sit in this work tree's git dir
+            if name.startswith("tether-") and (self.root, name) not in _GIT_PATHS:
+                _GIT_PATHS[(self.root, name)] = Path(self.git_dir) / name
+        missing = [n for n in names if (self.root, n) not in _GIT_PATHS]
+        if missing:
+            args = [arg for name in missing for arg in ("--git-path", name)]
+            lines = self.run("rev-parse", *args).splitlines()
+            for name, line in zip(missing, lines, strict=True):
+                path = Path(line.strip())
+                _GIT_PATHS[(self.root, name)] = path if path.is_absolute() else self.root / path
+        return [_GIT_PATHS[(self.root, n)] for n in names]
+
+    @property
+    def git_dir(self) -> str:
+        """This work tree's absolute git dir (``.git``, or ``.git/worktrees/<name>``)."""
+        found = _GIT_DIRS.get(self.root)
+        if found is None:
+            found = _GIT_DIRS[self.root] = self.run("rev-parse", "--absolute-git-dir").strip()
+        return found
 
     def succeeds(self, *args: str) -> bool:
         """Run git; True when it exits 0 (for commands that answer with their status)."""
@@ -149,6 +169,9 @@ class Git:
         return out or None
 
     def has_identity(self) -> bool:
-        name = self.run("config", "user.name", check=False).strip()
-        email = self.run("config", "user.email", check=False).strip()
-        return bool(name and email)
+        """user.name and user.email are both set (one call, remembered per process)."""
+        if self.root not in _IDENTITY:
+            out = self.run("config", "--get-regexp", r"^user\.(name|email)$", check=False)
+            keys = {line.split(" ", 1)[0] for line in out.splitlines() if " " in line}
+            _IDENTITY[self.root] = {"user.name", "user.email"} <= keys
+        return _IDENTITY[self.root]

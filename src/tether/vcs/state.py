@@ -17,8 +17,9 @@ OPERATIONS = (
 
 def operation_in_progress(git: Git) -> str | None:
     """The git operation under way in this work tree, or None."""
-    for name, what in OPERATIONS:
-        if git.git_path(name).exists():
+    paths = git.git_paths(*(name for name, _ in OPERATIONS))
+    for path, (_, what) in zip(paths, OPERATIONS, strict=True):
+        if path.exists():
             return what
     return None
 

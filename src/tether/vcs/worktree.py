@@ -19,15 +19,23 @@ class GitWorkTree:
         self.git = checkpoints.git
         self.session = session
         self._pending: asyncio.Future[Any] | None = None
+        # two trees' difference never changes: the guard, done and the task's end ask
+        # for the same pairs (a git call each, otherwise)
+        self._changes: dict[tuple[str, str], list[FileChange]] = {}
+        self._bytes: dict[tuple[str, str], int] = {}
 
     def snapshot(self) -> str:
         return self.checkpoints.snapshot_tree()
 
     def changes(self, base: str, tree: str) -> list[FileChange]:
-        return tree_changes(self.git, base, tree)
+        if (base, tree) not in self._changes:
+            self._changes[(base, tree)] = tree_changes(self.git, base, tree)
+        return list(self._changes[(base, tree)])
 
     def diff_bytes(self, base: str, tree: str) -> int:
-        return diff_bytes(self.git, base, tree)
+        if (base, tree) not in self._bytes:
+            self._bytes[(base, tree)] = diff_bytes(self.git, base, tree)
+        return self._bytes[(base, tree)]
 
     def graft(self, into: str, source: str, paths: list[str]) -> str:
         return graft(self.git, into, source, paths)

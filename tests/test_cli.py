@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_tether
+from tests.helpers import model_env, tool
+from tether.testing.server import ScriptedServer
 
 COMMANDS = [
     "init",
@@ -91,3 +95,20 @@ def test_leaving_at_once_loses_no_output_and_no_event(repo: Path) -> None:
     newest = sorted(sessions.iterdir())[-1]
     last = (newest / "events.jsonl").read_text().splitlines()[-1]
     assert '"session_end"' in last and '"exit_code": 2' in last
+
+
+def test_a_task_imports_no_sdk_no_pydantic_no_charts(
+    repo: Path, scripted: Callable[..., ScriptedServer]
+) -> None:
+    """What `tether do` imports, from spawn to exit (python -X importtime)."""
+    server = scripted({"default": [tool("create_file", path="a.txt", content="a\n"),
+                                   tool("done", summary="wrote a.txt")]})  # fmt: skip
+    env = {**os.environ, **model_env(server), "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tether", "do", "write a.txt"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    heavy = ("openai", "anthropic", "pydantic", "plotly", "llama_cpp", "playwright", "griffe")
+    assert not [m for m in imported if m.split(".")[0] in heavy]

@@ -62,7 +62,7 @@ class EditingUser:
 
 def test_user_edits_during_a_step_survive_in_process(repo: Path) -> None:
     project(repo)
-    config = TetherConfig.model_validate({"guard": {"sandbox": "none"}})
+    config = TetherConfig.from_data({"guard": {"sandbox": "none"}})
     scripted = ScriptedModel({"default": TURNS})
     setting = TaskSetting(
         root=repo,

@@ -38,7 +38,7 @@ def calc(repo: Path) -> Path:
 
 
 def setting(repo: Path, verify: str | None = None) -> TaskSetting:
-    config = TetherConfig.model_validate({"guard": {"sandbox": "none"}})
+    config = TetherConfig.from_data({"guard": {"sandbox": "none"}})
     if verify is not None:
         (repo / "VERIFY.md").write_text(verify)
     return TaskSetting(

@@ -223,7 +223,7 @@ def test_client_errors_are_not_retried(
     server = scripted({"default": [{"content": "ok"}]})
     role = role_for(server, provider)
     assert role.config is not None
-    broken = role.config.model_copy(update={"base_url": server.url + "/nowhere"})
+    broken = role.config.with_changes(base_url=server.url + "/nowhere")
 
     async def go() -> None:
         model = build_model(ResolvedRole(name="executor", config=broken, source="test"))

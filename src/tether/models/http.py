@@ -9,13 +9,18 @@ own message and headers (for ``Retry-After``)."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-from httpx_sse import ServerSentEvent, aconnect_sse
+# httpx imports its command-line tool (click, rich.syntax, pygments: 25 ms) when it
+# can; tether never runs it, so that import is made to fail and httpx skips it
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
+from httpx_sse import ServerSentEvent, aconnect_sse  # noqa: E402
 
 
 class StatusError(Exception):

@@ -74,6 +74,8 @@ def run_once(args: argparse.Namespace, sandbox: str) -> dict[str, float]:
             "TETHER_EXECUTOR_MODEL": "bench",
             "TETHER_EXECUTOR_BASE_URL": url + "/v1",
         }
+        if args.bytecode:  # as an installed tether runs: modules load from .pyc files
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
         spawned = time.time()
         done = subprocess.run(
             [*TETHER, "do", "Adjust the limits", "--scope", "app/**"],
@@ -111,11 +113,12 @@ def run_once(args: argparse.Namespace, sandbox: str) -> dict[str, float]:
     }
 
 
-def baseline(command: list[str], runs: int) -> float:
+def baseline(command: list[str], runs: int, env: dict[str, str]) -> float:
+    subprocess.run(command, capture_output=True, check=True, env=env)  # warm-up
     took = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=True)
+        subprocess.run(command, capture_output=True, check=True, env=env)
         took.append(time.perf_counter() - started)
     return statistics.median(took)
 
@@ -126,11 +129,16 @@ def main() -> None:
     parser.add_argument("--tps", type=float, default=1200)
     parser.add_argument("--ttft-ms", type=float, default=30)
     parser.add_argument("--runs", type=int, default=5, help="runs per setting (medians)")
+    parser.add_argument(
+        "--no-bytecode", dest="bytecode", action="store_false",
+        help="keep PYTHONDONTWRITEBYTECODE as set (every module compiled from source)",
+    )  # fmt: skip
     args = parser.parse_args()
     settings = ["bwrap", "none"] if args.sandbox == "both" else [args.sandbox]
     print(f"20-step `tether do`, server {args.tps:.0f} tok/s, TTFT {args.ttft_ms:.0f} ms, "
           f"{args.runs} interleaved runs per setting, medians; whole processes")  # fmt: skip
     results: dict[str, list[dict[str, float]]] = {s: [] for s in settings}
+    run_once(args, settings[0])  # warm-up: the .pyc files and the OS caches
     for _ in range(args.runs):
         for setting in settings:
             results[setting].append(run_once(args, setting))
@@ -142,8 +150,15 @@ def main() -> None:
             value = statistics.median(r[key] for r in results[setting])
             row.append(f"{value:>15.1%} " if "share" in key else f"{value:>15.3f} ")
         print(f"{key:>28}" + "".join(row))
-    print(f"{'python -c pass':>28}{baseline([sys.executable, '-c', 'pass'], args.runs):>15.3f}")
-    print(f"{'tether --help':>28}{baseline([*TETHER, '--help'], args.runs):>15.3f}")
+    env = dict(os.environ)
+    if args.bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    print(
+        f"{'python -c pass':>28}{baseline([sys.executable, '-c', 'pass'], args.runs, env):>15.3f}"
+    )
+    print(f"{'tether --help':>28}{baseline([*TETHER, '--help'], args.runs, env):>15.3f}")
+    compiled = "from .pyc files" if args.bytecode else "compiled from source on each run"
+    print(f"(tether's modules load {compiled})")
     print("(seconds unless a share; model = the server's own time, arrival to last byte; "
           "tether = the rest of spawn to exit)")  # fmt: skip
 

@@ -94,6 +94,8 @@ def leave(code: int) -> NoReturn:
     stderr are flushed first, so nothing written is lost."""
     import atexit
 
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        sys.exit(code)  # a profiler or coverage still has to write what it saw
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to say

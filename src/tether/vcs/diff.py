@@ -30,15 +30,25 @@ class FileChange:
 def tree_changes(git: Git, base: str, tree: str) -> list[FileChange]:
     """Per-file changes from ``base`` to ``tree``. Lines are counted on raw bytes with
     no attribute applied (``--text``: a file marked binary counts its lines too)."""
+    return tree_diff(git, base, tree)[0]
+
+
+def tree_diff(git: Git, base: str, tree: str) -> tuple[list[FileChange], int]:
+    """``tree_changes`` and ``diff_bytes`` from one git call: raw and numstat records
+    (NUL-separated), an empty record, then the ``-U0`` patch."""
     if base == tree:
-        return []
+        return [], 0
     # no .gitattributes of the tree applies (a task could mark a file binary to make its
     # lines free): git runs from an empty folder
     raw = git.without_tree_bytes(
-        "diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat",
-        "--text", "--no-textconv", "--no-ext-diff", base, tree,
+        "diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat", "-p", "-U0",
+        "--text", "--no-textconv", "--no-ext-diff", "--no-color", base, tree,
     )  # fmt: skip
-    fields = raw.split(b"\0")
+    records, _, patch = raw.partition(b"\0\0")
+    return _changes(git, records.split(b"\0")), _patch_bytes(patch)
+
+
+def _changes(git: Git, fields: list[bytes]) -> list[FileChange]:
     entries: dict[str, tuple[str, str, str]] = {}
     counts: dict[str, tuple[int, int]] = {}
     index = 0
@@ -68,20 +78,20 @@ def tree_changes(git: Git, base: str, tree: str) -> list[FileChange]:
     ]
 
 
-def diff_bytes(git: Git, base: str, tree: str) -> int:
-    """Bytes of the added and removed lines from ``base`` to ``tree`` (raw, no
-    attribute applied): what ``max_diff_bytes`` caps, so one 40 KB line is 40 KB."""
-    if base == tree:
-        return 0
-    patch = git.without_tree_bytes(
-        "diff-tree", "-r", "-p", "-U0", "--no-renames", "--text", "--no-textconv",
-        "--no-ext-diff", "--no-color", base, tree,
-    )  # fmt: skip
+def _patch_bytes(patch: bytes) -> int:
     total = 0
     for line in patch.split(b"\n"):
         if line[:1] in (b"+", b"-") and not line.startswith((b"+++ ", b"--- ")):
             total += len(line) - 1
     return total
+
+
+def diff_bytes(git: Git, base: str, tree: str) -> int:
+    """Bytes of the added and removed lines from ``base`` to ``tree`` (raw, no
+    attribute applied): what ``max_diff_bytes`` caps, so one 40 KB line is 40 KB."""
+    if base == tree:
+        return 0
+    return tree_diff(git, base, tree)[1]
 
 
 def unified_diff(git: Git, base: str, tree: str, context: int = 3) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from tether.fsutil import safe_unlink
 from tether.vcs.branch import commit_paths
 from tether.vcs.checkpoints import ShadowCheckpoints
-from tether.vcs.diff import FileChange, diff_bytes, graft, tree_changes
+from tether.vcs.diff import FileChange, graft, tree_diff
 
 
 class GitWorkTree:
@@ -21,21 +21,21 @@ class GitWorkTree:
         self._pending: asyncio.Future[Any] | None = None
         # two trees' difference never changes: the guard, done and the task's end ask
         # for the same pairs (a git call each, otherwise)
-        self._changes: dict[tuple[str, str], list[FileChange]] = {}
-        self._bytes: dict[tuple[str, str], int] = {}
+        self._diffs: dict[tuple[str, str], tuple[list[FileChange], int]] = {}
 
     def snapshot(self) -> str:
         return self.checkpoints.snapshot_tree()
 
     def changes(self, base: str, tree: str) -> list[FileChange]:
-        if (base, tree) not in self._changes:
-            self._changes[(base, tree)] = tree_changes(self.git, base, tree)
-        return list(self._changes[(base, tree)])
+        return list(self._diff(base, tree)[0])
 
     def diff_bytes(self, base: str, tree: str) -> int:
-        if (base, tree) not in self._bytes:
-            self._bytes[(base, tree)] = diff_bytes(self.git, base, tree)
-        return self._bytes[(base, tree)]
+        return self._diff(base, tree)[1]
+
+    def _diff(self, base: str, tree: str) -> tuple[list[FileChange], int]:
+        if (base, tree) not in self._diffs:
+            self._diffs[(base, tree)] = tree_diff(self.git, base, tree)
+        return self._diffs[(base, tree)]
 
     def graft(self, into: str, source: str, paths: list[str]) -> str:
         return graft(self.git, into, source, paths)

@@ -60,3 +60,23 @@ def test_status_reports_the_run_not_a_later_verify(
     assert data["speeds"]["executor"]["at"] == newest["ts"]
     assert data["plan"]["counts"]["done"] == 3
     assert verified.returncode in (0, 1)
+
+
+def test_a_damaged_log_still_reports(repo: Path) -> None:
+    """A hand-edited or torn events.jsonl: the lines tether cannot place are skipped."""
+    folder = repo / ".tether" / "sessions" / "20260101-000000-abcd"
+    folder.mkdir(parents=True)
+    (folder / "events.jsonl").write_text(
+        '{"type": "session_start", "ts": "2026-01-01T00:00:00+00:00", "command": "tether do x"}\n'
+        '{"type": "task_start", "ts": "yesterday", "task": "T1"}\n'
+        "[1, 2, 3]\n"
+        '{"type": "task_start", "ts": "2026-01-01T00:00:01+00:00", "title": "x"}\n'
+        '{"type": "step", "ts": "2026-01-01T00:00:02+00:00", "step": 1, "model_s": "fast"}\n'
+        '{"type": "task_end", "ts": "2026-01-01T00:00:03+00:00", "status": "done"}\n'
+        '{"type": "session_end", "ts": "2026-01-01T00:00:04+00:00", "exit_code": 0}\n{"type": "no'
+    )
+    for args in (("status",), ("status", "--json"), ("sessions",), ("report",)):
+        shown = run_tether(*args, cwd=repo)
+        assert shown.returncode == 0, (args, shown.stderr)
+        assert "Traceback" not in shown.stderr
+    assert json.loads(run_tether("status", "--json", cwd=repo).stdout)["session"]["steps"] == 1

@@ -95,15 +95,18 @@ class NullLog(EventLog):
 
 
 def read_events(path: Path) -> Iterator[dict[str, Any]]:
-    """Events of one log; a torn last line (a kill mid-write) is skipped."""
+    """Events of one log; a torn last line (a kill mid-write) or a line that is no
+    JSON object is skipped."""
     if not path.exists():
         return
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             try:
-                yield json.loads(line)
+                event = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if isinstance(event, dict):  # an event is an object; anything else is damage
+                yield event
 
 
 def sessions(root: Path) -> list[Path]:

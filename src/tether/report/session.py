@@ -165,10 +165,6 @@ class Session:
             return str(first["command"])
         return _guess_command(self.events)
 
-    @property
-    def ran_tasks(self) -> bool:
-        return bool(self.tasks)
-
     def outcome(self) -> str:
         """What the session came to, in a word or three."""
         code = self.exit_code
@@ -249,6 +245,25 @@ def _gates_time(events: list[dict[str, Any]], steps: list[Step]) -> float:
     return total + (group[-1] - group[0] if group else 0.0)
 
 
+_NUMBERS = {"seconds", "step", "steps", "exit_code", "used", "limit", "window", "output_tps"}
+
+
+def clean(event: dict[str, Any]) -> dict[str, Any] | None:
+    """An event as the report reads it: None when it cannot be placed in time (a
+    hand-edited line), and a figure that is not a number (``"model_s": "fast"``) as
+    missing, so a damaged log still reports."""
+    try:
+        when(event)
+    except (TypeError, ValueError):
+        return None
+    return {
+        k: v
+        for k, v in event.items()
+        if not (k in _NUMBERS or k.endswith(("_s", "_tokens", "_tps")))
+        or (isinstance(v, (int, float)) and not isinstance(v, bool))
+    }
+
+
 def _guess_command(events: list[dict[str, Any]]) -> str:
     kinds = {e.get("type") for e in events}
     if "variants_start" in kinds:
@@ -264,7 +279,7 @@ def _guess_command(events: list[dict[str, Any]]) -> str:
 
 def load_session(folder: Path) -> Session:
     """Read ``folder/events.jsonl`` into tasks and steps (a torn last line is skipped)."""
-    events = list(read_events(folder / "events.jsonl"))
+    events = [e for e in map(clean, read_events(folder / "events.jsonl")) if e is not None]
     session = Session(folder.name, folder, events)
     current: TaskRun | None = None
     for event in events:

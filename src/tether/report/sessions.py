@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.errors import UsageError
-from tether.report.session import Session, load_session
+from tether.report.session import Session, clean, load_session
 from tether.telemetry import read_events, sessions
 
 
@@ -52,7 +52,8 @@ def newest_speeds(root: Path, look_back: int = 20) -> dict[str, dict[str, Any]]:
     """Each role's newest ``model_call`` over the last ``look_back`` sessions."""
     speeds: dict[str, dict[str, Any]] = {}
     for folder in reversed(sessions(root)[-look_back:]):
-        calls = [e for e in read_events(folder / "events.jsonl") if e.get("type") == "model_call"]
+        events = map(clean, read_events(folder / "events.jsonl"))
+        calls = [e for e in events if e is not None and e.get("type") == "model_call"]
         for call in reversed(calls):
             speeds.setdefault(str(call.get("role")), call)
     return speeds

@@ -352,3 +352,20 @@ def test_no_sdk_is_imported_to_call_a_model(
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == ["ok", "[]"], out.stderr
+
+
+def test_a_remote_provider_may_use_the_proxy_a_loopback_model_never_does() -> None:
+    from tether.models.http import WireClient
+
+    async def go() -> tuple[bool, bool, bool]:
+        remote = WireClient("https://api.example.com/v1", {}, 5)
+        local = WireClient("http://127.0.0.1:9/v1", {}, 5)
+        try:
+            return remote._client.trust_env, local._client.trust_env, remote.url("/x") == (
+                "https://api.example.com/v1/x"
+            )
+        finally:
+            await remote.aclose()
+            await local.aclose()
+
+    assert asyncio.run(go()) == (True, False, True)

@@ -124,6 +124,7 @@ def classify(
     """An HTTP status (retryable or not, with the provider's message), a timeout, a
     broken connection or a stream that is not its format."""
     import httpx
+    from httpx_sse import SSEError
 
     from tether.models.http import StatusError, StreamBroke
 
@@ -132,6 +133,8 @@ def classify(
         if status_is_retryable(exc.status):
             return Retryable(cause, retry_after_from(exc.headers))
         return adapter.fatal(cause, hint_for_status(exc.status, adapter.info.role, key_env))
+    if isinstance(exc, SSEError):  # a host that answered a stream request with JSON
+        return Retryable(f"the answer is not a stream ({_short(str(exc))})")
     if isinstance(exc, httpx.TimeoutException):
         return Retryable("timed out waiting for the model")
     if isinstance(exc, httpx.TransportError):

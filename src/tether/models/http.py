@@ -8,12 +8,14 @@ own message and headers (for ``Retry-After``)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 # httpx imports its command-line tool (click, rich.syntax, pygments: 25 ms) when it
 # can; tether never runs it, so that import is made to fail and httpx skips it
@@ -51,7 +53,8 @@ class WireClient:
             timeout=httpx.Timeout(self.timeout_s),
             verify=self.base_url.startswith("https:"),  # http: no CA bundle is read
             follow_redirects=False,
-            trust_env=False,  # no proxy lookup per request; a model URL is explicit
+            # a remote provider may sit behind HTTPS_PROXY; a loopback model never does
+            trust_env=not _loopback(self.base_url),
         )
 
     def url(self, path: str) -> str:
@@ -102,6 +105,16 @@ class _Events:
                 raise StreamBroke(f"an event that is not JSON ({exc})") from exc
             if isinstance(data, dict):
                 yield event.event, data
+
+
+def _loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _dumps(body: dict[str, Any]) -> bytes:

@@ -1,7 +1,9 @@
-"""What tether's two loopback HTTP servers (the scripted model, the gallery) share."""
+"""What tether's two loopback HTTP servers (the scripted model, the gallery) share, and
+whether a host is loopback (the tests' guard, the model client's proxy choice)."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -33,3 +35,14 @@ class LoopbackHandler(BaseHTTPRequestHandler):
     ) -> None:
         self.send_head(status, kind, len(data), headers)
         self.wfile.write(data)
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (``127.0.0.1``, ``::1``, ``[::1]``)."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -8,7 +8,6 @@ own message and headers (for ``Retry-After``)."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import sys
 from collections.abc import AsyncIterator, Mapping
@@ -23,6 +22,8 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx  # noqa: E402
 from httpx_sse import ServerSentEvent, aconnect_sse  # noqa: E402
+
+from tether.localhttp import is_loopback  # noqa: E402
 
 
 class StatusError(Exception):
@@ -54,7 +55,7 @@ class WireClient:
             verify=self.base_url.startswith("https:"),  # http: no CA bundle is read
             follow_redirects=False,
             # a remote provider may sit behind HTTPS_PROXY; a loopback model never does
-            trust_env=not _loopback(self.base_url),
+            trust_env=not is_loopback(urlsplit(self.base_url).hostname or ""),
         )
 
     def url(self, path: str) -> str:
@@ -105,16 +106,6 @@ class _Events:
                 raise StreamBroke(f"an event that is not JSON ({exc})") from exc
             if isinstance(data, dict):
                 yield event.event, data
-
-
-def _loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _dumps(body: dict[str, Any]) -> bytes:

@@ -7,13 +7,13 @@ on the loopback interface is refused before a connection is opened.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Callable
 from urllib.parse import urlparse
 
 from tether.config import ResolvedRole, RoleConfig
 from tether.errors import ModelError, UsageError
+from tether.localhttp import is_loopback
 from tether.models.retry import RetryPolicy
 from tether.models.types import Completion, Model, ModelInfo, ModelRequest
 from tether.telemetry import EventLog, NullLog
@@ -104,22 +104,13 @@ def check_loopback(role: ResolvedRole) -> None:
     if cfg.provider == "local":
         return
     host = urlparse(cfg.base_url).hostname if cfg.base_url else None
-    if host is not None and _is_loopback(host):
+    if host is not None and is_loopback(host):
         return
     raise ModelError(
         f"refusing to call {cfg.base_url or 'the provider default host'} for the "
         f"{role.name} role: TETHER_LOOPBACK_ONLY=1 allows only loopback model URLs",
         hint="point base_url at the scripted server (`tether fake-model`)",
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def build_model(role: ResolvedRole, log: EventLog | None = None) -> Model:

@@ -80,6 +80,8 @@ def main() -> None:
         error(exc.render())
         code = exc.exit_code
     except SystemExit as exc:
+        if isinstance(exc.code, str):  # sys.exit("why"): said, as Python would
+            print(exc.code, file=sys.stderr)
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         code = 130

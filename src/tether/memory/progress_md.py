@@ -36,6 +36,8 @@ class GateLine(Protocol):
     def status(self) -> str: ...
     @property
     def seconds(self) -> float: ...
+    @property
+    def asked_by(self) -> tuple[str, ...]: ...
 
 
 @dataclass
@@ -100,7 +102,7 @@ class LedgerEntry:
 
 
 def _gate(gate: GateLine) -> str:
-    asked = getattr(gate, "asked_by", ())
+    asked = gate.asked_by
     both = f" (asked by {' and '.join(asked)}, run once)" if len(asked) > 1 else ""
     return f"{gate.tier} `{gate.gate}` {gate.status} {gate.seconds:.1f}s{both}"
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.errors import UsageError
+from tether.layout import StateLayout
 from tether.report.session import Session, clean, load_session
 from tether.telemetry import read_events, sessions
 
@@ -20,7 +21,7 @@ def find_session(root: Path, wanted: str | None = None, *, newest: bool = False)
     found = sessions(root)
     if not found:
         raise UsageError(
-            f"no session in {root / '.tether' / 'sessions'}",
+            f"no session in {StateLayout(root).sessions}",
             hint="run a task first (`tether do`, `tether run`)",
         )
     if wanted:
@@ -43,8 +44,9 @@ def find_session(root: Path, wanted: str | None = None, *, newest: bool = False)
 def newest_with_tasks(root: Path, look_back: int = 200) -> Session | None:
     """The newest session that ran a task (not a `tether verify` or `tether status`)."""
     for folder in reversed(sessions(root)[-look_back:]):
-        if any(e.get("type") == "task_start" for e in read_events(folder / "events.jsonl")):
-            return load_session(folder)
+        session = load_session(folder)
+        if session.tasks:
+            return session
     return None
 
 

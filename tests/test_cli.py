@@ -63,6 +63,20 @@ def test_help_does_not_import_sdks_or_pydantic() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_help_is_drawn_without_rich() -> None:
+    """Typer's rich help imports markdown-it, pygments and most of Rich (~110 ms of a
+    0.26 s --help); tether's help is click's plain text."""
+    code = (
+        "import atexit, sys; "
+        "atexit.register(lambda: print('LOADED', [m for m in ('typer.rich_utils', "
+        "'rich.markdown', 'rich.console') if m in sys.modules])); "
+        "sys.argv = ['tether', '--help']; from tether.cli.app import main; main()"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "Commands:" in out.stdout and "LOADED []" in out.stdout, out.stdout[-300:]
+
+
 def test_unknown_option_is_a_usage_error(tmp_path: Path) -> None:
     result = run_tether("models", "--bogus", cwd=tmp_path)
     assert result.returncode == 2

@@ -361,8 +361,10 @@ def test_a_remote_provider_may_use_the_proxy_a_loopback_model_never_does() -> No
         remote = WireClient("https://api.example.com/v1", {}, 5)
         local = WireClient("http://127.0.0.1:9/v1", {}, 5)
         try:
-            return remote._client.trust_env, local._client.trust_env, remote.url("/x") == (
-                "https://api.example.com/v1/x"
+            return (
+                remote._client.trust_env,
+                local._client.trust_env,
+                remote.url("/x") == ("https://api.example.com/v1/x"),
             )
         finally:
             await remote.aclose()

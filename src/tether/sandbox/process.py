@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 MAX_CAPTURE = 256 * 1024
 PIDS_MAX = 512
@@ -95,6 +96,42 @@ class PidsCgroup:
                 time.sleep(0.02)
 
 
+class Running(Protocol):
+    """A started command: ``asyncio.subprocess.Process`` or one the task's starter forked."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def stdout(self) -> asyncio.StreamReader | None: ...
+
+    @property
+    def stderr(self) -> asyncio.StreamReader | None: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    async def wait(self) -> int: ...
+
+
+class Tree(Protocol):
+    """What holds a command's whole process tree: its own cgroup, or the task's."""
+
+    def kill_all(self) -> None: ...
+
+    def remove(self) -> None: ...
+
+
+class Spawned(Running, Tree, Protocol):
+    """A command a task's starter forked: its tree is the task's cgroup."""
+
+
+class Starter(Protocol):
+    """Starts commands inside a cgroup entered once (``spawner.Spawner``)."""
+
+    async def spawn(self, argv: list[str], cwd: Path, env: dict[str, str]) -> Spawned | None: ...
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text()
@@ -109,18 +146,19 @@ async def execute(
     env: dict[str, str],
     timeout_s: float,
     use_cgroup: bool,
+    spawner: Starter | None = None,
 ) -> CommandResult:
-    cgroup = PidsCgroup.create() if use_cgroup else None
+    """Run ``argv`` to its end or its timeout; ``spawner``: the task's command starter
+    (its cgroup holds the tree), else a cgroup of its own where one is writable."""
     started = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(
-        *(cgroup.wrap(argv) if cgroup else argv),
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
+    spawned = await spawner.spawn(argv, cwd, env) if spawner else None
+    proc: Running
+    tree: Tree | None
+    if spawned is not None:
+        proc, tree = spawned, spawned
+    else:
+        cgroup = PidsCgroup.create() if use_cgroup else None
+        proc, tree = await _start(cgroup.wrap(argv) if cgroup else argv, cwd, env), cgroup
     out, err = bytearray(), bytearray()
     timed_out = False
     collect = asyncio.ensure_future(_collect(proc, out, err))
@@ -128,16 +166,16 @@ async def execute(
         await asyncio.wait_for(asyncio.shield(collect), timeout=timeout_s)
     except TimeoutError:
         timed_out = True
-        await _stop_gently(proc.pid, cgroup, collect)
+        await _stop_gently(proc.pid, tree, collect)
         await proc.wait()
     except BaseException:
         collect.cancel()
-        kill_tree(proc.pid, cgroup)
+        kill_tree(proc.pid, tree)
         raise
     finally:
-        kill_tree(proc.pid, cgroup)  # nothing a command started outlives it
-        if cgroup is not None:
-            cgroup.remove()
+        kill_tree(proc.pid, tree)  # nothing a command started outlives it
+        if tree is not None:
+            tree.remove()
     return CommandResult(
         command=command,
         exit_code=proc.returncode if proc.returncode is not None else -9,
@@ -148,7 +186,19 @@ async def execute(
     )
 
 
-async def _collect(proc: asyncio.subprocess.Process, out: bytearray, err: bytearray) -> None:
+async def _start(argv: list[str], cwd: Path, env: dict[str, str]) -> Running:
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+async def _collect(proc: Running, out: bytearray, err: bytearray) -> None:
     """Read both streams into ``out``/``err`` (keeping the last MAX_CAPTURE bytes)."""
 
     async def drain(stream: asyncio.StreamReader | None, kept: bytearray) -> None:
@@ -163,7 +213,7 @@ async def _collect(proc: asyncio.subprocess.Process, out: bytearray, err: bytear
     await proc.wait()
 
 
-async def _stop_gently(pid: int, cgroup: PidsCgroup | None, collect: asyncio.Future[None]) -> None:
+async def _stop_gently(pid: int, tree: Tree | None, collect: asyncio.Future[None]) -> None:
     """SIGINT first, so a test runner prints what it found so far (pytest's summary on
     KeyboardInterrupt) while its output is still read; SIGKILL after ``GRACE_S``. The
     bubblewrap processes are spared: one that dies takes the sandbox down at once."""
@@ -174,7 +224,7 @@ async def _stop_gently(pid: int, cgroup: PidsCgroup | None, collect: asyncio.Fut
     try:
         await asyncio.wait_for(asyncio.shield(collect), timeout=GRACE_S)
     except TimeoutError:
-        kill_tree(pid, cgroup)
+        kill_tree(pid, tree)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(collect, timeout=GRACE_S)
     if not collect.done():
@@ -203,8 +253,8 @@ def _comm(pid: int) -> str:
     return _read(Path(f"/proc/{pid}/comm")).strip()
 
 
-def kill_tree(pid: int, cgroup: PidsCgroup | None) -> None:
+def kill_tree(pid: int, tree: Tree | None) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    if cgroup is not None:
-        cgroup.kill_all()
+    if tree is not None:
+        tree.kill_all()

@@ -164,16 +164,29 @@ async def run_task(
         setting.live.attach(policy)
     listed = options.index and not options.example
     skills = catalog(setting.root, setting.config) if listed else Catalog()
-    executor = build_executor(
-        setting, task, model, options, (policy, sandbox, skills), worktree, reviewer
-    )
-    if executor.gates is None or not executor.gates.verifies:
-        setting.log.note_once(
-            "unverified",
-            "no task gates: VERIFY.md has no `## task` gate and the task no `accept:`, so "
-            "a done task is recorded as done, unverified (`tether init` writes a VERIFY.md)",
+    async with sandbox.steps() as steps:  # one cgroup entered for the task's commands
+        executor = build_executor(
+            setting, task, model, options, (policy, (steps, sandbox), skills), worktree, reviewer
         )
-    prompt = TaskPrompt.for_task(
+        if executor.gates is None or not executor.gates.verifies:
+            setting.log.note_once(
+                "unverified",
+                "no task gates: VERIFY.md has no `## task` gate and the task no `accept:`, "
+                "so a done task is recorded as done, unverified (`tether init` writes a "
+                "VERIFY.md)",
+            )
+        try:
+            result = await executor.run(task, _prompt(setting, task, options, skills))
+        finally:
+            if setting.live is not None:
+                setting.live.detach(policy)
+    if before_settle is not None:
+        await before_settle(result)
+    return apply_failure_policy(worktree, task, result)
+
+
+def _prompt(setting: TaskSetting, task: Task, options: RunOptions, skills: Catalog) -> TaskPrompt:
+    return TaskPrompt.for_task(
         task.title,
         task.instruction,
         task.contract,
@@ -185,14 +198,6 @@ async def run_task(
         skills=skills.text,
         example=options.example,
     )
-    try:
-        result = await executor.run(task, prompt)
-    finally:
-        if setting.live is not None:
-            setting.live.detach(policy)
-    if before_settle is not None:
-        await before_settle(result)
-    return apply_failure_policy(worktree, task, result)
 
 
 def build_executor(
@@ -200,14 +205,14 @@ def build_executor(
     task: Task,
     model: Model,
     options: RunOptions,
-    guarded: tuple[ActionPolicy, Sandbox, Catalog],
+    guarded: tuple[ActionPolicy, tuple[Sandbox, Sandbox], Catalog],
     worktree: GitWorkTree,
     reviewer: Reviewer | None,
 ) -> Executor:
     """The executor of one task, every seam filled (``guarded``: its action policy, the
-    sandbox its commands run in, the skills ``use_skill`` loads)."""
+    sandboxes its step commands and its gates run in, the skills ``use_skill`` loads)."""
     root, config = setting.root, setting.config
-    policy, sandbox, skills = guarded
+    policy, (steps, sandbox), skills = guarded
     git_dir = git_dir_of(root)
     guard = TaskStepGuard(
         worktree,
@@ -218,7 +223,7 @@ def build_executor(
     )
     return Executor(
         model=model,
-        tools=Toolbox(root, policy, sandbox, config.guard.command_timeout_s, skills.load),
+        tools=Toolbox(root, policy, steps, config.guard.command_timeout_s, skills.load),
         worktree=worktree,
         guard=guard,
         events=setting.log,

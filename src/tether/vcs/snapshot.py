@@ -31,6 +31,7 @@ from pathlib import Path
 
 from tether.layout import STATE_DIR
 from tether.vcs.git import Git
+from tether.vcs.objects import LooseObjects
 
 StatKey = tuple[int, int, int, int, int]
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -70,6 +71,7 @@ class TreeScanner:
         self.ignored = _ignored(git)
         self.submodules = _submodules(git)
         self._blobs: dict[str, tuple[StatKey, str]] = {}
+        self._objects = LooseObjects.of(git)  # None: git writes the objects
         self._index = _private_index(git)
         weakref.finalize(self, self._index.unlink, missing_ok=True)
         self._last: tuple[Entries, str] | None = None
@@ -81,7 +83,7 @@ class TreeScanner:
         self.last_scan = scan
         if self._last is not None and self._last[0] == scan.entries:
             return self._last[1]
-        tree = self._write(scan.entries)
+        tree = self._objects.tree(scan.entries) if self._objects else self._write(scan.entries)
         self._last = (scan.entries, tree)
         return tree
 
@@ -155,8 +157,10 @@ class TreeScanner:
     # --- git objects ---------------------------------------------------------------
 
     def _hash(self, pending: list[tuple[str, StatKey]]) -> None:
-        """Blob ids of changed files, raw bytes, in one git process (a name holding a
-        newline, which ``--stdin-paths`` cannot carry, gets a process of its own)."""
+        """Blob ids of changed files, raw bytes: written by tether, or by one git process
+        (a name holding a newline, which ``--stdin-paths`` cannot carry, gets its own)."""
+        if self._objects is not None:
+            pending = self._write_blobs(self._objects, pending)
         plain = [(rel, key) for rel, key in pending if "\n" not in rel]
         if plain:
             paths = b"".join(os.fsencode(rel) + b"\n" for rel, _ in plain)
@@ -168,12 +172,30 @@ class TreeScanner:
                 sha = self.git.run("hash-object", "-w", "--no-filters", "--", rel).strip()
                 self._blobs[rel] = (key, sha)
 
+    def _write_blobs(
+        self, objects: LooseObjects, pending: list[tuple[str, StatKey]]
+    ) -> list[tuple[str, StatKey]]:
+        """The blobs tether can read; returns the rest, for git to hash (and to say why
+        it cannot)."""
+        unread = []
+        for rel, key in pending:
+            try:
+                data = (self.root / rel).read_bytes()
+            except OSError:
+                unread.append((rel, key))
+                continue
+            self._blobs[rel] = (key, objects.blob(data))
+        return unread
+
     def _link_blob(self, rel: str, info: os.stat_result, target: bytes) -> str:
         key: StatKey = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
         cached = self._blobs.get(rel)
         if cached is not None and cached[0] == key:
             return cached[1]
-        sha = self.git.run("hash-object", "-w", "--stdin", input=target).strip()
+        if self._objects is not None:
+            sha = self._objects.blob(target)
+        else:
+            sha = self.git.run("hash-object", "-w", "--stdin", input=target).strip()
         self._blobs[rel] = (key, sha)
         return sha
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tether.gates.baseline import Baseline
-from tether.gates.browser import run_browser_gate
 from tether.gates.command import run_command_gate
 from tether.gates.context import GateContext, Reviewer
 from tether.gates.costs import SuiteCosts
@@ -161,6 +160,8 @@ class GateRunner:
         if spec.kind == "review":
             result = await run_review_gate(spec, ctx)
         elif spec.kind == "browser":
+            from tether.gates.browser import run_browser_gate  # urllib: 13 ms to import
+
             result = await run_browser_gate(spec, ctx)
         elif AFFECTED in spec.command and not self.last_selection.files:
             result = self._nothing_selected(spec, ctx)

@@ -149,6 +149,17 @@ class SkillsConfig(_Section, frozen=True):
     index: bool = True  # list the skills in every executor prompt (and offer use_skill)
 
 
+class VariantsConfig(_Section, frozen=True):
+    """Where variants run: here, or on a Ray cluster."""
+
+    # a Ray address: "ray://HOST:10001" (Ray Client), "HOST:6379" (join as a driver) or
+    # "auto" ($RAY_ADDRESS); None runs the variants on this machine
+    cluster: str | None = None
+    # Ray's runtime_env for the run (working_dir, pip, py_modules, env_vars ...)
+    runtime_env: dict[str, Any] = msgspec.field(default_factory=dict)
+    cpus: Annotated[float, Meta(gt=0)] = 1.0  # CPUs one variant holds (its gates run there)
+
+
 class TetherConfig(_Section, frozen=True):
     """The whole file."""
 
@@ -160,6 +171,7 @@ class TetherConfig(_Section, frozen=True):
     run: RunConfig = msgspec.field(default_factory=RunConfig)
     memory: MemoryConfig = msgspec.field(default_factory=MemoryConfig)
     skills: SkillsConfig = msgspec.field(default_factory=SkillsConfig)
+    variants: VariantsConfig = msgspec.field(default_factory=VariantsConfig)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,12 @@ def variants(
     detached: bool = typer.Option(
         False, "--detached", help="Run even though HEAD is detached (no branch)."
     ),
+    cluster: str | None = typer.Option(
+        None,
+        "--cluster",
+        help="Run them on Ray: ray://HOST:PORT, HOST:PORT, or auto ($RAY_ADDRESS); "
+        "none runs here. Default: [variants] cluster.",
+    ),
 ) -> None:
     """Run N attempts at one task in parallel worktrees; gate, score and show them."""
     if list_only or target is None:
@@ -64,6 +70,7 @@ def variants(
         concurrency=concurrency,
         review=review,
         weights=load_weights(rubric),
+        cluster=_cluster(cluster, ws.config.config.variants.cluster),
     )
     console = out()
     record = run_cancellable(
@@ -72,6 +79,11 @@ def variants(
         )
     )
     show(record, write_gallery(ws.root, record))
+
+
+def _cluster(flag: str | None, configured: str | None) -> str | None:
+    chosen = flag if flag is not None else configured
+    return None if chosen is None or chosen.strip().lower() in ("", "none", "local") else chosen
 
 
 def runs(clean: bool = typer.Option(False, "--clean", help="Remove the runs' worktrees.")) -> None:

@@ -5,56 +5,34 @@ a ``--styles`` brief comes after it), and the first model request goes alone bef
 fan-out, so the provider caches that prefix once. Each variant runs its own step and
 task gates in its own worktree (``{port}`` gets a free port per gate).
 
-Scale: the seam is ``_one_variant``: its input is a commit (the base) plus the task and
-options, its output is a tree (the variant's result) plus metrics. That maps one to one
-onto a distributed task engine (see README.md of this package); nothing here assumes
-the variants share a machine except the worktree paths.
+Scale: one variant is ``attempt.one_variant``: its input is a work tree at the base
+commit plus the task, its output the variant's tree and record. With ``--cluster`` each
+one is a Ray task on a clone made from the run's bundle (``cluster.py``, ``remote.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from tether.agent.outcomes import TaskResult
-from tether.agent.task import Task
 from tether.config import RoleConfig
-from tether.errors import TetherError
-from tether.gates.context import Reviewer
 from tether.gates.suite import GateSuite
 from tether.models.types import Completion, Model, ModelRequest
-from tether.telemetry import EventLog
-from tether.variants import rubric
-from tether.variants.store import RunRecord, VariantRecord, new_run_id, runs_dir, save_run
+from tether.variants.attempt import Shared, VariantPlan, one_variant
+from tether.variants.store import RunRecord, VariantRecord, new_run_id, save_run
 from tether.variants.worktrees import add_worktrees, base_commit
 from tether.vcs.checkpoints import ShadowCheckpoints
-from tether.vcs.diff import unified_diff
 from tether.vcs.git import Git
 from tether.workflow.planfile import read_agents_md
 from tether.workflow.preflight import check_work_tree
 from tether.workflow.roles import Roles
-from tether.workflow.sandboxes import sandbox_for
-from tether.workflow.taskrun import RunOptions, TaskSetting, run_task
 from tether.workspace import Workspace
 
+__all__ = ["VariantPlan", "WarmPrefix", "default_concurrency", "run_variants"]
+
 Listener = Callable[[int], Callable[[dict[str, Any]], None]]
-
-
-@dataclass
-class VariantPlan:
-    task: Task
-    count: int
-    styles: list[str] = field(default_factory=list)
-    concurrency: int | None = None
-    review: bool = False
-    weights: dict[str, float] = field(default_factory=lambda: dict(rubric.DEFAULT_WEIGHTS))
-    role: str = "executor"
-    temperature: float | None = None  # None: the role's, else 0.7 (variants should differ)
 
 
 class WarmPrefix:
@@ -93,44 +71,56 @@ async def run_variants(
     suite = GateSuite.load(ws.root, ws.config.config)
     roles = Roles(ws)
     roles.require(plan.role, *(["reviewer"] if plan.review else []))
-    cfg = roles.config(plan.role)
+    cluster = None
+    if plan.cluster:
+        from tether.variants.cluster import ClusterRun
+
+        cluster = ClusterRun.of(ws, plan).connected()
     run_id = new_run_id()
     git = Git(ws.root)
     checkpoints = ShadowCheckpoints(git, plan.task.contract.ledger_files)
     commit, tree = base_commit(checkpoints, run_id)
-    paths = add_worktrees(git, run_id, commit, plan.count)
+    # on a cluster, a variant's worktree is made when its result is fetched
+    paths = (
+        [""] * plan.count
+        if plan.cluster
+        else [str(p) for p in add_worktrees(git, run_id, commit, plan.count)]
+    )
     record = _record(run_id, plan, commit, tree, paths)
     save_run(ws.root, record)
-    ws.log.emit("variants_start", run=run_id, count=plan.count, base=commit)
-    limit = asyncio.Semaphore(plan.concurrency or default_concurrency(cfg, plan.count))
-    async with roles:
-        model = WarmPrefix(roles.model(plan.role))
-        reviewer = roles.reviewer() if plan.review else None
-        context = _Shared(ws, suite, model, cfg, reviewer)
+    ws.log.emit("variants_start", run=run_id, count=plan.count, base=commit, cluster=plan.cluster)
+    if cluster is not None:
+        from tether.variants.cluster import run_on_cluster
 
-        async def one(variant: VariantRecord) -> None:
-            async with limit:
-                await _one_variant(context, record, variant, plan, listener(variant.k))
-                save_run(ws.root, record)
-
-        await asyncio.gather(*(one(v) for v in record.variants))
+        await run_on_cluster(cluster, record, listener)
+    else:
+        await _run_here(ws, plan, record, suite, listener)
     ws.log.emit("variants_end", run=run_id, scores={v.k: v.score for v in record.variants})
     save_run(ws.root, record)
     return record
 
 
-@dataclass
-class _Shared:
-    """What every variant of a run shares."""
+async def _run_here(
+    ws: Workspace, plan: VariantPlan, record: RunRecord, suite: GateSuite, listener: Listener
+) -> None:
+    """Every variant on this machine, on one event loop."""
+    async with Roles(ws) as roles:
+        cfg = roles.config(plan.role)
+        limit = asyncio.Semaphore(plan.concurrency or default_concurrency(cfg, plan.count))
+        model = WarmPrefix(roles.model(plan.role))
+        reviewer = roles.reviewer() if plan.review else None
+        config = ws.config.config
+        shared = Shared(ws.root, config, read_agents_md(ws), suite, model, cfg, reviewer)
 
-    ws: Workspace
-    suite: GateSuite
-    model: Model
-    cfg: RoleConfig
-    reviewer: Reviewer | None
+        async def one(variant: VariantRecord) -> None:
+            async with limit:
+                await one_variant(shared, record, variant, plan, listener(variant.k))
+                save_run(ws.root, record)
+
+        await asyncio.gather(*(one(v) for v in record.variants))
 
 
-def _record(run_id: str, plan: VariantPlan, commit: str, tree: str, paths: list[Path]) -> RunRecord:
+def _record(run_id: str, plan: VariantPlan, commit: str, tree: str, paths: list[str]) -> RunRecord:
     styles = [plan.styles[i % len(plan.styles)] if plan.styles else "" for i in range(plan.count)]
     return RunRecord(
         id=run_id,
@@ -148,103 +138,7 @@ def _record(run_id: str, plan: VariantPlan, commit: str, tree: str, paths: list[
             "accept": list(plan.task.contract.accept),
         },
         variants=[
-            VariantRecord(k=k, worktree=str(p), style=s)
+            VariantRecord(k=k, worktree=p, style=s)
             for k, (p, s) in enumerate(zip(paths, styles, strict=True), start=1)
         ],
     )
-
-
-async def _one_variant(
-    shared: _Shared,
-    record: RunRecord,
-    variant: VariantRecord,
-    plan: VariantPlan,
-    listener: Callable[[dict[str, Any]], None],
-) -> None:
-    """Run one variant in its worktree and fill in its record: the unit a cluster would
-    schedule (input: base commit + task; output: final tree + metrics)."""
-    ws = shared.ws
-    root = Path(variant.worktree)
-    log = EventLog(runs_dir(ws.root) / record.id / str(variant.k) / "events.jsonl")
-    log.subscribe(listener)
-    setting = TaskSetting(
-        root=root,
-        config=ws.config.config,
-        log=log,
-        session=f"{record.id}-{variant.k}",
-        suite=shared.suite,
-        agents_md=read_agents_md(ws),
-    )
-    temperature = next(t for t in (plan.temperature, shared.cfg.temperature, 0.7) if t is not None)
-    options = RunOptions.from_role(
-        shared.cfg, commit=False, temperature=temperature, brief=variant.style
-    )
-
-    async def measure(result: TaskResult) -> None:
-        """Metrics of the tree as the variant left it (before a failed one is rolled
-        back; its edits stay at a checkpoint and in the stored diff)."""
-        _fill(variant, result, Git(root), record.base_tree)
-        variant.violations = _violations(runs_dir(ws.root) / record.id / str(variant.k))
-        variant.screenshot = _screenshot(ws.root, record.id, variant)
-        await _score(setting, plan, variant, record.weights, shared.reviewer)
-
-    try:
-        await run_task(setting, plan.task, shared.model, options, shared.reviewer, measure)
-    finally:
-        log.close()
-
-
-def _fill(variant: VariantRecord, result: TaskResult, git: Git, base_tree: str) -> None:
-    variant.status, variant.reason, variant.steps = str(result.status), result.reason, result.steps
-    variant.seconds = round(result.seconds, 2)
-    variant.input_tokens = result.tokens.input
-    variant.cached_tokens = result.tokens.cached
-    variant.output_tokens = result.tokens.output
-    variant.changed, variant.final_tree = result.changed, result.final_tree
-    variant.gates = list(result.gates)
-    variant.diff = unified_diff(git, base_tree, result.final_tree)
-
-
-async def _score(
-    setting: TaskSetting,
-    plan: VariantPlan,
-    variant: VariantRecord,
-    weights: dict[str, float],
-    reviewer: Reviewer | None,
-) -> None:
-    lint = await _lint(setting, plan.task, variant.changed)
-    review = None
-    if reviewer is not None and variant.diff.strip():
-        try:
-            review = await reviewer.review(plan.task.contract.describe(), variant.diff)
-        except TetherError as exc:  # one variant unscored by review, not a dead run
-            variant.reason += f" (review failed: {exc.render()[:200]})"
-            setting.log.emit("review_failed", error=exc.render()[:500])
-    variant.metrics = rubric.metrics(variant.status, variant.changed, variant.diff, lint, review)
-    variant.score = rubric.score(variant.metrics, weights)
-
-
-async def _lint(setting: TaskSetting, task: Task, changed: list[str]) -> int | None:
-    command = rubric.lint_command(
-        [p for p in changed if p.endswith(".py") and (setting.root / p).is_file()]
-    )
-    if command is None:
-        return None
-    sandbox = sandbox_for(setting.root, setting.config, task.contract)
-    result = await sandbox.run(command, setting.root, 60)
-    return rubric.count_findings(result.stdout)
-
-
-def _violations(folder: Path) -> int:
-    from tether.telemetry import read_events
-
-    return sum(1 for e in read_events(folder / "events.jsonl") if e.get("type") == "violation")
-
-
-def _screenshot(root: Path, run_id: str, variant: VariantRecord) -> str:
-    shots = [g.evidence for g in variant.gates if g.evidence]
-    if not shots or not Path(shots[-1]).is_file():
-        return ""
-    target = runs_dir(root) / run_id / f"{variant.k}.png"
-    shutil.copyfile(shots[-1], target)
-    return str(target)

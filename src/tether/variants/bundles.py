@@ -1,0 +1,58 @@
+"""Commits carried between machines as git bundles: the run's base (HEAD plus the
+user's uncommitted work) goes out once, each variant's result comes back holding only
+its new objects (the base is the bundle's prerequisite, which the driver has)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from tether.vcs.git import TETHER_IDENTITY, Git
+
+BASE_REF = "refs/tether/base"
+RESULT_REF = "refs/tether/result"
+
+
+def results_ref(run_id: str, k: int) -> str:
+    """Where the driver keeps a fetched result (beside ``refs/tether/runs/<run-id>``)."""
+    return f"refs/tether/results/{run_id}/{k}"
+
+
+def base_bundle(git: Git, ref: str) -> bytes:
+    """``ref`` and all it reaches, as one bundle."""
+    with tempfile.TemporaryDirectory(prefix="tether-bundle-") as folder:
+        path = Path(folder) / "base.bundle"
+        git.run("bundle", "create", "-q", str(path), ref)
+        return path.read_bytes()
+
+
+def clone_at(bundle: bytes, target: Path, commit: str) -> Git:
+    """A repository at ``target`` with the bundle's base checked out, detached."""
+    target.mkdir(parents=True)
+    source = target.parent / "base.bundle"
+    source.write_bytes(bundle)
+    git = Git(target)
+    git.run("init", "-q")
+    git.run("fetch", "-q", "--no-tags", str(source), f"+refs/tether/runs/*:{BASE_REF}/*")
+    git.run("checkout", "-q", "--detach", commit)
+    source.unlink()
+    return git
+
+
+def result_bundle(git: Git, tree: str, base: str, message: str) -> tuple[str, bytes]:
+    """The commit of ``tree`` on top of ``base`` and a bundle of it without the base."""
+    commit = git.run("commit-tree", tree, "-p", base, "-m", message, env=TETHER_IDENTITY).strip()
+    git.run("update-ref", RESULT_REF, commit)
+    with tempfile.TemporaryDirectory(prefix="tether-bundle-") as folder:
+        path = Path(folder) / "result.bundle"
+        git.run("bundle", "create", "-q", str(path), RESULT_REF, f"^{base}")
+        return commit, path.read_bytes()
+
+
+def fetch_result(git: Git, bundle: bytes, ref: str) -> str:
+    """Fetch a result bundle into the user's repository under ``ref``; its commit."""
+    with tempfile.TemporaryDirectory(prefix="tether-bundle-") as folder:
+        path = Path(folder) / "result.bundle"
+        path.write_bytes(bundle)
+        git.run("fetch", "-q", "--no-tags", str(path), f"+{RESULT_REF}:{ref}")
+    return git.run("rev-parse", "--verify", f"{ref}^{{commit}}").strip()

@@ -175,6 +175,8 @@ def test_four_variants_on_ray_match_the_local_run(
         assert tree.is_relative_to(calc / ".tether" / "worktrees" / remote.id), v.worktree
         assert (tree / "notes.txt").read_text() == "my uncommitted notes\n"
         assert v.final_tree == git_out(tree, "rev-parse", "HEAD^{tree}").strip()
+        ref = f"refs/tether/results/{remote.id}/{v.k}"
+        assert git_out(calc, "rev-parse", ref).strip() == git_out(tree, "rev-parse", "HEAD").strip()
         events = calc / ".tether" / "runs" / remote.id / str(v.k) / "events.jsonl"
         assert '"type": "task_end"' in events.read_text() or "task_end" in events.read_text()
         assert all(Path(g.log_path).is_file() for g in v.gates if g.log_path)
@@ -190,6 +192,7 @@ def test_four_variants_on_ray_match_the_local_run(
     assert "def mul(a, b):\n    return a * b" in (calc / "calc.py").read_text()
     assert (calc / "notes.txt").read_text() == "my uncommitted notes\n"
     assert not (calc / ".tether" / "worktrees" / remote.id).exists()
+    assert git_out(calc, "for-each-ref", f"refs/tether/results/{remote.id}/") == ""
     assert "README.md" not in git_out(calc, "status", "--porcelain")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from tether.variants.worktrees import RESULTS_REFS
 from tether.vcs.git import TETHER_IDENTITY, Git
 
 BASE_REF = "refs/tether/base"
@@ -15,7 +16,7 @@ RESULT_REF = "refs/tether/result"
 
 def results_ref(run_id: str, k: int) -> str:
     """Where the driver keeps a fetched result (beside ``refs/tether/runs/<run-id>``)."""
-    return f"refs/tether/results/{run_id}/{k}"
+    return f"{RESULTS_REFS}/{run_id}/{k}"
 
 
 def base_bundle(git: Git, ref: str) -> bytes:

@@ -1,14 +1,11 @@
-"""Variants on a Ray cluster: one Ray task per variant, no scheduler or transport here.
-
-Out: the run's base as one git bundle in Ray's object store (shared by every variant),
-and per variant its task, contract, gates config and roles. Back: the result commit as
-a bundle holding only new objects, the record, the events and the gates' evidence. The
-driver fetches each result into ``refs/tether/results/<run>/<k>``, checks it out as the
-run's worktree ``k`` and fills in ``run.json``, so the gallery, ``serve`` and ``pick``
-work as for a local run. Model keys go only into the Ray tasks' environment
-(``runtime_env.env_vars``). One small actor carries the events back live and holds the
-prefix-cache warm-up (the first request goes alone, as locally). Ray is imported here
-only, and only when ``--cluster`` is given."""
+"""Work on a Ray cluster, with no scheduler or transport of tether's own: one Ray task
+per job, the repository's base as one git bundle in Ray's object store (shared by every
+job), model keys only in the tasks' environment (``runtime_env.env_vars``), one small
+actor that carries the jobs' events back live and holds the prefix-cache warm-up (the
+first job's first request goes alone, as locally). A dead worker fails its job alone;
+Ctrl-C cancels every task. Ray is imported here only, and only when ``--cluster`` is
+given. What a job is (a variant, a skill's trial) is the caller's: ``body`` runs on the
+worker, ``done`` and ``failed`` on the driver."""
 
 from __future__ import annotations
 
@@ -17,24 +14,21 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from tether.config import ResolvedRole, TetherConfig
+from tether.config import LoadedConfig, ResolvedRole
 from tether.errors import UsageError
-from tether.gates.results import GateResult
-from tether.variants.attempt import VariantPlan
-from tether.variants.bundles import base_bundle, fetch_result, results_ref
-from tether.variants.remote import Post, VariantJob, VariantOutcome, Warm, run_job
-from tether.variants.store import RunRecord, VariantRecord, runs_dir, save_run
-from tether.variants.worktrees import worktrees_dir
+from tether.variants.bundles import base_bundle
+from tether.variants.remote import Post, Warm
 from tether.vcs.git import Git
-from tether.workflow.planfile import read_agents_md
-from tether.workspace import Workspace
 
 Listener = Callable[[int], Callable[[dict[str, Any]], None]]
+J = TypeVar("J")
+R = TypeVar("R")
+Body = Callable[[J, bytes, Post, Warm], R]
 
 INSTALL = "pip install 'tether[ray]' (and tether itself on the cluster's image)"
 PUMP_S = 0.2
@@ -43,49 +37,41 @@ CONNECT_S = 5.0
 
 
 @dataclass
-class ClusterRun:
-    """Where and how a run's variants go to the cluster, and what each one is sent."""
+class Cluster:
+    """Where jobs go and how: the address, the run's runtime_env, CPUs per job, jobs at
+    once, and the roles' keys for the tasks' environment."""
 
-    root: Path
     address: str
     runtime_env: dict[str, Any]
     cpus: float
     concurrency: int | None
-    env_vars: dict[str, str]  # the roles' API keys, for the tasks' environment only
-    plan: VariantPlan
-    config: TetherConfig
     roles: dict[str, ResolvedRole]
-    agents_md: str | None
     ray: Any = None  # the ray module, once connected
 
     @classmethod
-    def of(cls, ws: Workspace, plan: VariantPlan) -> ClusterRun:
-        assert plan.cluster is not None
-        names = [plan.role, *(["reviewer"] if plan.review else [])]
-        roles = {name: ws.config.require(name) for name in names}
-        keys = {r.key_env: os.environ.get(r.key_env, "") for r in roles.values() if r.key_env}
-        section = ws.config.config.variants
+    def of(
+        cls, config: LoadedConfig, address: str, roles: list[str], concurrency: int | None
+    ) -> Cluster:
+        section = config.config.variants
         return cls(
-            root=ws.root,
-            address=plan.cluster,
+            address=address,
             runtime_env=dict(section.runtime_env),
             cpus=section.cpus,
-            concurrency=plan.concurrency,
-            env_vars={name: value for name, value in keys.items() if value},
-            plan=plan,
-            config=ws.config.config,
-            roles=roles,
-            agents_md=read_agents_md(ws),
+            concurrency=concurrency,
+            roles={name: config.require(name) for name in roles},
         )
 
-    def connected(self) -> ClusterRun:
-        """Connects now, so a wrong address fails before the run makes anything."""
-        self.ray = connect(self.address, self.runtime_env)
-        return self
+    @property
+    def env_vars(self) -> dict[str, str]:
+        """The roles' API keys, read here, sent in the tasks' environment only."""
+        names = {r.key_env for r in self.roles.values() if r.key_env}
+        return {name: os.environ[name] for name in sorted(names) if os.environ.get(name)}
 
-    def job(self, record: RunRecord, variant: VariantRecord) -> VariantJob:
-        run = replace(record, variants=[])
-        return VariantJob(run, variant, self.plan, self.config, self.roles, self.agents_md)
+    def connected(self) -> Cluster:
+        """Connects now, so a wrong address fails before the run makes anything."""
+        if self.ray is None:
+            self.ray = connect(self.address, self.runtime_env)
+        return self
 
 
 def connect(address: str, runtime_env: dict[str, Any]) -> Any:
@@ -183,55 +169,61 @@ class _DeskWarm:
         self.desk.open.remote()
 
 
-def _variant_task(job: VariantJob, base: bytes, desk: Any) -> VariantOutcome:
-    """The Ray task's body, on a worker."""
-    k = job.variant.k
+def _task(body: Body[Any, Any], job: Any, k: int, base: bytes, desk: Any) -> Any:
+    """A Ray task, on a worker: ``body`` with the desk's event post and warm-up gate."""
 
     def post(event: dict[str, Any]) -> None:
         desk.post.remote(k, event)
 
-    warm: Warm = _DeskWarm(desk)
-    sent: Post = post
-    return run_job(job, base, sent, warm)
+    return body(job, base, post, _DeskWarm(desk))
 
 
-async def run_on_cluster(cluster: ClusterRun, record: RunRecord, listener: Listener) -> None:
-    """Every variant of ``record`` as a Ray task; their results fetched into the repo."""
-    ray = cluster.ray or cluster.connected().ray
-    git = Git(cluster.root)
+async def map_jobs(
+    cluster: Cluster,
+    root: Path,
+    base_ref: str,
+    jobs: Mapping[int, J],
+    body: Body[J, R],
+    done: Callable[[int, R], None],
+    failed: Callable[[int, str], None],
+    listener: Listener,
+) -> None:
+    """Runs ``body(job, base bundle, post, warm)`` for every job as a Ray task; ``done``
+    or ``failed`` (with a one-line reason) for each as it ends. Disconnects at the end."""
+    ray = cluster.connected().ray
     try:
         desk = ray.remote(_Desk).options(num_cpus=0).remote()
-        base = ray.put(base_bundle(git, f"refs/tether/runs/{record.id}"))
-        task = ray.remote(_variant_task).options(
+        base = ray.put(base_bundle(Git(root), base_ref))
+        env = cluster.env_vars
+        task = ray.remote(_task).options(
             max_retries=0,
             num_cpus=cluster.cpus,
-            runtime_env={"env_vars": cluster.env_vars} if cluster.env_vars else None,
+            runtime_env={"env_vars": env} if env else None,
         )
-        limit = asyncio.Semaphore(cluster.concurrency or len(record.variants))
+        limit = asyncio.Semaphore(cluster.concurrency or max(1, len(jobs)))
         cancelled: list[Any] = []
+        first = min(jobs, default=0)
         pump = asyncio.create_task(_pump(desk, listener))
 
-        async def one(variant: VariantRecord) -> None:
+        async def one(k: int, job: J) -> None:
             async with limit:
-                job = cluster.job(record, variant)
-                ref = task.remote(job, base, desk)
+                ref = task.remote(body, job, k, base, desk)
                 try:
-                    outcome: VariantOutcome = await ref
+                    result = await ref
                 except asyncio.CancelledError:
                     ray.cancel(ref, force=True)
                     cancelled.append(ref)
                     raise
                 except Exception as exc:  # a dead worker, a lost node, an error in the task
-                    _failed(variant, exc)
+                    failed(k, failure_reason(exc))
                 else:
-                    _take(cluster.root, git, record, outcome)
+                    done(k, result)
                 finally:
-                    if variant.k == 1:  # never leave the others waiting on the warm-up
+                    if k == first:  # never leave the others waiting on the warm-up
                         desk.open.remote()
-                save_run(cluster.root, record)
 
         try:
-            await asyncio.gather(*(one(v) for v in record.variants))
+            await asyncio.gather(*(one(k, job) for k, job in jobs.items()))
         finally:
             pump.cancel()
             if cancelled:  # Ctrl-C: the cancellations reach the workers before we leave
@@ -240,6 +232,7 @@ async def run_on_cluster(cluster: ClusterRun, record: RunRecord, listener: Liste
                 await _deliver(await desk.drain.remote(), listener)
     finally:
         ray.shutdown()
+        cluster.ray = None
 
 
 async def _pump(desk: Any, listener: Listener) -> None:
@@ -253,8 +246,8 @@ async def _deliver(events: list[tuple[int, dict[str, Any]]], listener: Listener)
         listener(k)(event)
 
 
-def _failed(variant: VariantRecord, exc: BaseException) -> None:
-    """The variant failed on the cluster: why, in one line (no Ray traceback)."""
+def failure_reason(exc: BaseException) -> str:
+    """Why a job failed on the cluster, in one line (no Ray traceback)."""
     cause = getattr(exc, "cause", None)
     shown = cause if isinstance(cause, BaseException) else exc
     text = str(shown).strip().splitlines()
@@ -263,47 +256,8 @@ def _failed(variant: VariantRecord, exc: BaseException) -> None:
         why = "the worker running it died"
     elif name in ("NodeDiedError", "ObjectLostError", "OwnerDiedError"):
         why = f"the cluster lost it ({name})"
+    elif name in ("TaskCancelledError",):
+        why = "cancelled"
     else:
         why = f"{name}: {text[0][:300]}" if text else name
-    variant.status, variant.reason = "failed", f"on the cluster: {why}"
-
-
-def _take(root: Path, git: Git, record: RunRecord, outcome: VariantOutcome) -> None:
-    """The fetched result as worktree ``k``, its events and evidence in the run folder."""
-    k = outcome.variant.k
-    commit = fetch_result(git, outcome.bundle, results_ref(record.id, k))
-    path = worktrees_dir(root, record.id) / str(k)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    git.run("worktree", "add", "--detach", "--force", str(path), commit)
-    folder = runs_dir(root) / record.id / str(k)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "events.jsonl").write_bytes(outcome.events)
-    local = _store_files(folder / "evidence", outcome.files)
-    variant = replace(
-        outcome.variant,
-        worktree=str(path),
-        screenshot=local.get(outcome.variant.screenshot, ""),
-        gates=[_moved(g, local) for g in outcome.variant.gates],
-    )
-    if variant.screenshot:  # where a local run keeps it, beside run.json
-        target = runs_dir(root) / record.id / f"{k}.png"
-        target.write_bytes(Path(variant.screenshot).read_bytes())
-        variant.screenshot = str(target)
-    record.variants[[v.k for v in record.variants].index(k)] = variant
-
-
-def _store_files(folder: Path, files: dict[str, bytes]) -> dict[str, str]:
-    """Writes each file under ``folder``; the worker's path → the local one."""
-    local = {}
-    for i, (remote, data) in enumerate(files.items(), start=1):
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{i}-{Path(remote).name}"
-        target.write_bytes(data)
-        local[remote] = str(target)
-    return local
-
-
-def _moved(gate: GateResult, local: dict[str, str]) -> GateResult:
-    return replace(
-        gate, log_path=local.get(gate.log_path, ""), evidence=local.get(gate.evidence, "")
-    )
+    return f"on the cluster: {why}"

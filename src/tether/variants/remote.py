@@ -84,6 +84,7 @@ class _Warmed:
 
 
 def run_job(job: VariantJob, base: bytes, post: Post, warm: Warm) -> VariantOutcome:
+    """One variant on this worker: clone, run, commit, bundle; the scratch removed."""
     scratch = Path(tempfile.mkdtemp(prefix=f"tether-variant-{job.run.id}-{job.variant.k}-"))
     try:
         git = clone_at(base, scratch / "repo", job.run.base_commit)

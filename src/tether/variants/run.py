@@ -72,10 +72,11 @@ async def run_variants(
     roles = Roles(ws)
     roles.require(plan.role, *(["reviewer"] if plan.review else []))
     cluster = None
-    if plan.cluster:
-        from tether.variants.cluster import ClusterRun
+    if plan.cluster:  # connected now: a wrong address fails before anything is made
+        from tether.variants.cluster import Cluster
 
-        cluster = ClusterRun.of(ws, plan).connected()
+        names = [plan.role, *(["reviewer"] if plan.review else [])]
+        cluster = Cluster.of(ws.config, plan.cluster, names, plan.concurrency).connected()
     run_id = new_run_id()
     git = Git(ws.root)
     checkpoints = ShadowCheckpoints(git, plan.task.contract.ledger_files)
@@ -90,9 +91,9 @@ async def run_variants(
     save_run(ws.root, record)
     ws.log.emit("variants_start", run=run_id, count=plan.count, base=commit, cluster=plan.cluster)
     if cluster is not None:
-        from tether.variants.cluster import run_on_cluster
+        from tether.variants.on_cluster import run_on_cluster
 
-        await run_on_cluster(cluster, record, listener)
+        await run_on_cluster(ws, cluster, plan, record, listener)
     else:
         await _run_here(ws, plan, record, suite, listener)
     ws.log.emit("variants_end", run=run_id, scores={v.k: v.score for v in record.variants})

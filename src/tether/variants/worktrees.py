@@ -10,6 +10,8 @@ from tether.layout import StateLayout
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import TETHER_IDENTITY, Git
 
+RESULTS_REFS = "refs/tether/results"  # a cluster run's fetched results: <run-id>/<k>
+
 
 def worktrees_dir(root: Path, run_id: str) -> Path:
     return StateLayout(root).worktrees(run_id)
@@ -47,4 +49,12 @@ def remove_worktrees(git: Git, run_id: str) -> int:
             removed += 1
         shutil.rmtree(folder, ignore_errors=True)
     git.run("worktree", "prune", check=False)
+    _drop_results(git, run_id)
     return removed
+
+
+def _drop_results(git: Git, run_id: str) -> None:
+    """The results a cluster run fetched."""
+    refs = git.run("for-each-ref", "--format=%(refname)", f"{RESULTS_REFS}/{run_id}/")
+    for ref in refs.split():
+        git.run("update-ref", "-d", ref, check=False)

@@ -6,6 +6,7 @@ mid-variant fails that variant alone. The head's processes are stopped by PID.""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -297,3 +298,34 @@ def test_cluster_errors_are_plain(calc: Path, scripted: Callable[..., ScriptedSe
     assert "Traceback" not in gone.stderr + bad.stderr + auto.stderr
     assert git_out(calc, "worktree", "list").count("\n") == 1, "no worktree was made"
     assert list_runs(calc) == [], "nor a run"
+
+
+@pytest.mark.slow
+def test_certify_on_ray_records_the_pass_rate(
+    repo: Path, scripted: Callable[..., ScriptedServer], ray_head: str
+) -> None:
+    from skills_ref import read_properties
+
+    from tests.test_skills import MODULE, captured
+
+    folder = captured(repo, scripted)
+    pad: dict[str, Any] = {"content": "unused"}
+    edit = tool("edit_file", path="billing.py", search="Helo", replace="Hello")
+    server = scripted({"default": [pad, pad, pad, edit, tool("done", summary="fixed")]})
+    result = run_tether(
+        "skills", "certify", "fix-typo", "-n", "3", "--param", "module=billing.py",
+        "--cluster", ray_head.split("|")[0],
+        cwd=repo, env={**model_env(server), **RAY_ENV}, timeout=400,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "openai/exec: 3/3" in result.stdout
+    assert read_properties(folder).metadata["tether-certified"].startswith("openai/exec 3/3 ")
+    [line] = (folder / "references/certifications.jsonl").read_text().splitlines()
+    run_id = json.loads(line)["run"]
+    assert json.loads(line)["passed"] == 3
+    for k in (1, 2, 3):
+        assert (
+            "task_end" in (repo / ".tether" / "runs" / run_id / str(k) / "events.jsonl").read_text()
+        )
+    assert (repo / "billing.py").read_text() == MODULE.format(name="billing")  # untouched
+    assert git_out(repo, "worktree", "list").count("\n") == 1, "no worktree here"

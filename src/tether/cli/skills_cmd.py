@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from tether.cli.rules_cmd import flag_rules, keep_option, rule_option
+from tether.cli.variants_cmd import chosen_cluster, cluster_option
 from tether.ui.console import out
 
 if TYPE_CHECKING:
@@ -306,6 +307,7 @@ def certify(
     way: str = way_option("guided"),
     concurrency: int | None = typer.Option(None, "--concurrency", min=1),
     detached: bool = typer.Option(False, "--detached", help="Run on a detached HEAD."),
+    cluster: str | None = cluster_option(),
 ) -> None:
     """Replay a skill N times per model in parallel worktrees; record the pass rate.
 
@@ -323,7 +325,13 @@ def certify(
     ws = Workspace.open(need_repo=True)
     console = out()
     request = CertifyRequest(
-        name, parse_params(param), count, tuple(model) or (None,), _way(way), concurrency
+        name,
+        parse_params(param),
+        count,
+        tuple(model) or (None,),
+        _way(way),
+        concurrency,
+        chosen_cluster(cluster, ws.config.config.variants.cluster),
     )
     results = run_cancellable(
         lambda: run_certify(

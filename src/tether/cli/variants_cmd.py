@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,6 +12,15 @@ from tether.ui.console import out
 
 if TYPE_CHECKING:
     from tether.variants.store import RunRecord
+
+
+def cluster_option() -> Any:
+    return typer.Option(
+        None,
+        "--cluster",
+        help="Run them on Ray: ray://HOST:PORT, HOST:PORT, or auto ($RAY_ADDRESS); "
+        "none runs here. Default: [variants] cluster.",
+    )
 
 
 def variants(
@@ -33,12 +42,7 @@ def variants(
     detached: bool = typer.Option(
         False, "--detached", help="Run even though HEAD is detached (no branch)."
     ),
-    cluster: str | None = typer.Option(
-        None,
-        "--cluster",
-        help="Run them on Ray: ray://HOST:PORT, HOST:PORT, or auto ($RAY_ADDRESS); "
-        "none runs here. Default: [variants] cluster.",
-    ),
+    cluster: str | None = cluster_option(),
 ) -> None:
     """Run N attempts at one task in parallel worktrees; gate, score and show them."""
     if list_only or target is None:
@@ -70,7 +74,7 @@ def variants(
         concurrency=concurrency,
         review=review,
         weights=load_weights(rubric),
-        cluster=_cluster(cluster, ws.config.config.variants.cluster),
+        cluster=chosen_cluster(cluster, ws.config.config.variants.cluster),
     )
     console = out()
     record = run_cancellable(
@@ -81,7 +85,8 @@ def variants(
     show(record, write_gallery(ws.root, record))
 
 
-def _cluster(flag: str | None, configured: str | None) -> str | None:
+def chosen_cluster(flag: str | None, configured: str | None) -> str | None:
+    """``--cluster`` over ``[variants] cluster``; none (or local) means this machine."""
     chosen = flag if flag is not None else configured
     return None if chosen is None or chosen.strip().lower() in ("", "none", "local") else chosen
 

@@ -12,28 +12,22 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tether.config import FALLBACK, RoleConfig
+from tether.config import FALLBACK, ROLES, RoleConfig
 from tether.gates.suite import GateSuite
 from tether.models.types import Model
 from tether.skills.store import CERTIFIED_KEY, Certification, set_metadata, today
 from tether.telemetry import EventLog, utc_now
 from tether.variants.run import WarmPrefix, default_concurrency
 from tether.variants.store import new_run_id, runs_dir
+from tether.variants.trials import Trial, TrialJob, TrialOutcome, judged, run_trial, skill_files
 from tether.variants.worktrees import add_worktrees, base_commit, remove_worktrees
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
 from tether.workflow.planfile import read_agents_md
 from tether.workflow.preflight import check_work_tree
-from tether.workflow.replay import (
-    Chooser,
-    Replayed,
-    ReplayRequest,
-    Way,
-    first_failure,
-    run_ways,
-)
+from tether.workflow.replay import Chooser, ReplayRequest, Way, run_ways
 from tether.workflow.roles import Roles
 from tether.workflow.skillset import skill_store
 from tether.workflow.skilluse import SkillUse, use_of
@@ -41,17 +35,13 @@ from tether.workflow.taskrun import TaskSetting
 from tether.workflow.tasks import TaskFactory
 from tether.workspace import Workspace
 
+if TYPE_CHECKING:
+    from tether.variants.cluster import Cluster
+
+__all__ = ["CertifyRequest", "ModelCertification", "Trial", "certify"]
+
 CERTIFICATIONS = "references/certifications.jsonl"
 Listener = Callable[[str, int], Callable[[dict[str, Any]], None]]
-
-
-@dataclass
-class Trial:
-    k: int
-    passed: bool
-    way: str
-    seconds: float
-    failure: str = ""  # the first failing gate, or why it did not pass
 
 
 @dataclass
@@ -76,6 +66,7 @@ class CertifyRequest:
     models: tuple[str | None, ...] = (None,)
     way: Way = "guided"
     concurrency: int | None = None
+    cluster: str | None = None  # a Ray address: the replays run there
 
 
 async def certify(
@@ -100,42 +91,103 @@ async def _one_model(
     git = Git(ws.root)
     factory = TaskFactory(ws.root, ws.config.config, lambda t: ws.log.note_once(t, t))
     task = factory.from_skill(use)
-    suite = GateSuite.load(ws.root, ws.config.config)
+    role, name = _role_of(choice, request.way)
+    cluster = None
+    if request.cluster:  # connected now: a wrong address fails before anything is made
+        from tether.variants.cluster import Cluster
+
+        roles = [role] if role else []
+        cluster = Cluster.of(ws.config, request.cluster, roles, request.concurrency).connected()
     run_id = new_run_id()
     commit, _ = base_commit(ShadowCheckpoints(git, task.contract.ledger_files), run_id)
-    paths = add_worktrees(git, run_id, commit, request.count)
     ws.log.emit("certify_start", skill=use.skill.name, run=run_id, count=request.count)
-    try:
-        async with Roles(ws) as roles:
-            label = "replay/exact" if request.way == "exact" else roles.label(choice)
-            done = ModelCertification(label, run_id)
-            chosen = roles.chosen(choice) if request.way != "exact" else None
-            shared = WarmPrefix(chosen[0]) if chosen else None
-
-            def choose(_: str | None) -> tuple[Model, RoleConfig, str | None]:
-                assert chosen is not None and shared is not None  # exact asks for none
-                return shared, chosen[1], chosen[2]
-
-            cfg = chosen[1] if chosen else FALLBACK  # exact: no endpoint, local-sized
-            limit = asyncio.Semaphore(
-                request.concurrency or default_concurrency(cfg, request.count)
-            )
-            replay = ReplayRequest(use.skill.name, use.values, request.way, choice, commit=False)
-
-            async def one(k: int, path: Path) -> None:
-                async with limit:
-                    trial = await _trial(
-                        ws, suite, choose, use, replay, (run_id, k, path), listener
-                    )
-                    done.trials.append(trial)
-
-            await asyncio.gather(*(one(k, p) for k, p in enumerate(paths, start=1)))
-    finally:
-        remove_worktrees(git, run_id)
+    replay = ReplayRequest(use.skill.name, use.values, request.way, choice, commit=False)
+    async with Roles(ws) as models:
+        label = "replay/exact" if request.way == "exact" else models.label(choice)
+        done = ModelCertification(label, run_id)
+        if cluster is not None:
+            jobs = {
+                k: TrialJob(run_id, k, commit, use.skill.name, skill_files(use.skill.folder),
+                            replay, role, name, cluster.roles, ws.config.config,
+                            read_agents_md(ws))
+                for k in range(1, request.count + 1)
+            }  # fmt: skip
+            await _on_cluster(ws, cluster, jobs, done, listener)
+        else:
+            await _here(ws, models, use, request, replay, (run_id, commit, done), listener)
     done.trials.sort(key=lambda t: t.k)
     ws.log.emit("certify_end", skill=use.skill.name, run=run_id, model=label,
                 passed=done.passed, total=len(done.trials))  # fmt: skip
     return done
+
+
+def _role_of(choice: str | None, way: Way) -> tuple[str | None, str | None]:
+    """The role whose model replays and a model name asked of it (see Roles.chosen)."""
+    if way == "exact" or choice == "local":
+        return None, None
+    if choice is None or choice in ROLES:
+        return choice or "executor", None
+    return "executor", choice
+
+
+async def _here(
+    ws: Workspace,
+    roles: Roles,
+    use: SkillUse,
+    request: CertifyRequest,
+    replay: ReplayRequest,
+    run: tuple[str, str, ModelCertification],
+    listener: Listener,
+) -> None:
+    """The trials in worktrees on this machine, on one event loop."""
+    run_id, commit, done = run
+    git = Git(ws.root)
+    suite = GateSuite.load(ws.root, ws.config.config)
+    paths = add_worktrees(git, run_id, commit, request.count)
+    try:
+        chosen = roles.chosen(replay.model) if request.way != "exact" else None
+        shared = WarmPrefix(chosen[0]) if chosen else None
+
+        def choose(_: str | None) -> tuple[Model, RoleConfig, str | None]:
+            assert chosen is not None and shared is not None  # exact asks for none
+            return shared, chosen[1], chosen[2]
+
+        cfg = chosen[1] if chosen else FALLBACK  # exact: no endpoint, local-sized
+        limit = asyncio.Semaphore(request.concurrency or default_concurrency(cfg, request.count))
+
+        async def one(k: int, path: Path) -> None:
+            async with limit:
+                trial = await _trial(ws, suite, choose, use, replay, (run_id, k, path), listener)
+                done.trials.append(trial)
+
+        await asyncio.gather(*(one(k, p) for k, p in enumerate(paths, start=1)))
+    finally:
+        remove_worktrees(git, run_id)
+
+
+async def _on_cluster(
+    ws: Workspace,
+    cluster: Cluster,
+    jobs: dict[int, TrialJob],
+    done: ModelCertification,
+    listener: Listener,
+) -> None:
+    """The trials as Ray tasks; each one's events kept where a local trial keeps them."""
+    from tether.variants.cluster import map_jobs
+
+    def ok(k: int, outcome: TrialOutcome) -> None:
+        path = runs_dir(ws.root) / done.run / str(k) / "events.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(outcome.events)
+        done.trials.append(outcome.trial)
+
+    def failed(k: int, why: str) -> None:
+        done.trials.append(Trial(k, False, jobs[k].replay.way, 0.0, why))
+
+    base = f"refs/tether/runs/{done.run}"
+    await map_jobs(
+        cluster, ws.root, base, jobs, run_trial, ok, failed, lambda k: listener(done.run, k)
+    )
 
 
 async def _trial(
@@ -163,15 +215,7 @@ async def _trial(
         replayed = await run_ways(setting, choose, use, task, replay)
     finally:
         log.close()
-    return _judged(k, replayed)
-
-
-def _judged(k: int, replayed: Replayed) -> Trial:
-    result = replayed.result
-    if result is None:
-        return Trial(k, False, replayed.way, 0.0, f"exact did not apply: {replayed.exact_problem}")
-    failure = "" if replayed.passed else first_failure(result)
-    return Trial(k, replayed.passed, replayed.way, round(result.seconds, 2), failure)
+    return judged(k, replayed)
 
 
 def _record(use: SkillUse, results: list[ModelCertification], request: CertifyRequest) -> None:

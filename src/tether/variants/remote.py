@@ -60,7 +60,7 @@ class VariantOutcome:
     host: str = ""
 
 
-class _Warmed:
+class Warmed:
     """The executor's model behind the run's warm-up gate."""
 
     def __init__(self, inner: Model, warm: Warm, first: bool):
@@ -114,7 +114,7 @@ async def _run(job: VariantJob, variant: VariantRecord, post: Post, warm: Warm) 
     plan = job.plan
     role = job.roles[plan.role]
     assert role.config is not None  # the driver sends configured roles only
-    model = _Warmed(build_model(role), warm, first=variant.k == 1)
+    model = Warmed(build_model(role), warm, first=variant.k == 1)
     reviewer = None
     if plan.review:
         judge = job.roles["reviewer"]

@@ -150,6 +150,7 @@ def _variants(repo: Path, server: ScriptedServer, styles: str, *extra: str) -> R
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
+    assert "(raylet)" not in result.stdout + result.stderr, "Ray's messages go to the log"
     runs = list_runs(repo)
     return runs[-1]
 

@@ -97,7 +97,7 @@ async def _one_model(
         from tether.variants.cluster import Cluster
 
         roles = [role] if role else []
-        cluster = Cluster.of(ws.config, request.cluster, roles, request.concurrency).connected()
+        cluster = Cluster.of(ws, request.cluster, roles, request.concurrency).connected()
     run_id = new_run_id()
     commit, _ = base_commit(ShadowCheckpoints(git, task.contract.ledger_files), run_id)
     ws.log.emit("certify_start", skill=use.skill.name, run=run_id, count=request.count)

@@ -10,20 +10,23 @@ worker, ``done`` and ``failed`` on the driver."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tether.config import LoadedConfig, ResolvedRole
+from tether.config import ResolvedRole
 from tether.errors import UsageError
+from tether.telemetry import EventLog
 from tether.variants.bundles import base_bundle
 from tether.variants.remote import Post, Warm
 from tether.vcs.git import Git
+from tether.workspace import Workspace
 
 Listener = Callable[[int], Callable[[dict[str, Any]], None]]
 J = TypeVar("J")
@@ -46,19 +49,20 @@ class Cluster:
     cpus: float
     concurrency: int | None
     roles: dict[str, ResolvedRole]
+    log: EventLog | None = None  # where Ray's own messages about the run go
     ray: Any = None  # the ray module, once connected
+    messages: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(
-        cls, config: LoadedConfig, address: str, roles: list[str], concurrency: int | None
-    ) -> Cluster:
-        section = config.config.variants
+    def of(cls, ws: Workspace, address: str, roles: list[str], concurrency: int | None) -> Cluster:
+        section = ws.config.config.variants
         return cls(
             address=address,
             runtime_env=dict(section.runtime_env),
             cpus=section.cpus,
             concurrency=concurrency,
-            roles={name: config.require(name) for name in roles},
+            roles={name: ws.config.require(name) for name in roles},
+            log=ws.log,
         )
 
     @property
@@ -71,7 +75,37 @@ class Cluster:
         """Connects now, so a wrong address fails before the run makes anything."""
         if self.ray is None:
             self.ray = connect(self.address, self.runtime_env)
+            _keep_messages(self.messages)
         return self
+
+    def flush_messages(self) -> None:
+        messages, self.messages[:] = list(self.messages), []
+        for text in messages:
+            if self.log is not None:
+                self.log.emit("cluster_message", text=text[:2000])
+
+
+def _keep_messages(sink: list[str]) -> None:
+    """Ray's driver prints the cluster's messages about this job (a dead worker's
+    diagnosis, in colour, several hundred characters) on stdout between tether's lines;
+    they go to the session's log instead (the variant's reason says what happened).
+    Ray has no option for it; where its internals differ, its printing stays."""
+    try:
+        worker = importlib.import_module("ray._private.worker")
+        original = worker.print_to_stdstream
+    except (ImportError, AttributeError):
+        return
+    if getattr(original, "tether_keeps", False):
+        return
+
+    def keep(data: dict[str, Any], ignore_prefix: bool) -> None:
+        if data.get("pid") == "raylet":
+            sink.extend(str(line) for line in data.get("lines", []))
+        else:
+            original(data, ignore_prefix)
+
+    keep.tether_keeps = True  # type: ignore[attr-defined]
+    worker.__dict__["print_to_stdstream"] = keep
 
 
 def connect(address: str, runtime_env: dict[str, Any]) -> Any:
@@ -233,6 +267,7 @@ async def map_jobs(
     finally:
         ray.shutdown()
         cluster.ray = None
+        cluster.flush_messages()
 
 
 async def _pump(desk: Any, listener: Listener) -> None:

@@ -76,7 +76,7 @@ async def run_variants(
         from tether.variants.cluster import Cluster
 
         names = [plan.role, *(["reviewer"] if plan.review else [])]
-        cluster = Cluster.of(ws.config, plan.cluster, names, plan.concurrency).connected()
+        cluster = Cluster.of(ws, plan.cluster, names, plan.concurrency).connected()
     run_id = new_run_id()
     git = Git(ws.root)
     checkpoints = ShadowCheckpoints(git, plan.task.contract.ledger_files)

@@ -35,6 +35,9 @@ async def run_on_cluster(
     def done(k: int, outcome: VariantOutcome) -> None:
         _take(ws.root, git, record, outcome)
         save_run(ws.root, record)
+        sizes = {"bundle": len(outcome.bundle), "events": len(outcome.events)}
+        sizes["files"] = sum(len(data) for data in outcome.files.values())
+        ws.log.emit("variant_fetched", run=record.id, k=k, host=outcome.host, bytes=sizes)
 
     def failed(k: int, why: str) -> None:
         variant = record.variant(k)

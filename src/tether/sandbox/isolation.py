@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import os
 import shutil
 import tempfile
@@ -212,18 +213,24 @@ def toolchain_dirs(hidden: list[Path]) -> list[Path]:
     """Folders under hidden directories that commands still need, read-only: the tool
     root holding each PATH entry (``~/.pyenv``, ``~/.cargo``; only ``~/.local/bin``
     itself from ``~/.local``; a virtual environment under ``/tmp``) and this Python's
-    installation. ``~/.ssh`` and other secrets stay hidden."""
+    installation. ``~/.ssh`` and other secrets stay hidden. Worked out once per PATH
+    (about 1 ms of stat calls, which every sandboxed command paid)."""
+    return list(_toolchain_dirs(tuple(hidden), os.environ.get("PATH", "")))
+
+
+@functools.lru_cache(maxsize=8)
+def _toolchain_dirs(hidden: tuple[Path, ...], search_path: str) -> tuple[Path, ...]:
     import sys
 
     wanted: set[Path] = set()
-    candidates = [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+    candidates = [Path(p) for p in search_path.split(os.pathsep) if p]
     candidates += [Path(sys.prefix), Path(sys.base_prefix)]
     for candidate in candidates:
         for path in {candidate, candidate.resolve()}:
             for top in (*hidden, Path("/tmp")):
                 if top in path.parents and path.exists():
                     wanted.add(_tool_root(top, path))
-    return sorted(wanted)
+    return tuple(sorted(wanted))
 
 
 def _tool_root(top: Path, path: Path) -> Path:

@@ -100,14 +100,29 @@ def start_head(cpus: int) -> tuple[str, str]:
 
 
 def stop_head(temp: str) -> None:
-    """The head's processes, found by the temp dir their command lines name."""
+    """The head's processes, found by the temp dir their command lines name: SIGTERM,
+    then SIGKILL for what is left after 10 s (gcs_server can outlive a SIGTERM)."""
+    for sig in (15, 9):
+        pids = head_pids(temp)
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                continue
+        deadline = time.monotonic() + 10
+        while head_pids(temp) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
+def head_pids(temp: str) -> list[int]:
+    found = []
     for entry in Path("/proc").iterdir():
         try:
             if entry.name.isdigit() and temp.encode() in (entry / "cmdline").read_bytes():
-                os.kill(int(entry.name), 15)
+                found.append(int(entry.name))
         except OSError:
             continue
-    time.sleep(2)
+    return found
 
 
 def main() -> None:

@@ -77,6 +77,26 @@ def test_help_is_drawn_without_rich() -> None:
     assert "Commands:" in out.stdout and "LOADED []" in out.stdout, out.stdout[-300:]
 
 
+def test_only_the_invoked_command_is_built(tmp_path: Path) -> None:
+    """Building all commands costs ~18 ms of each start; a named one is built alone, and
+    a typo or an option keeps them all (so the suggestion and the help list them)."""
+    code = (
+        "import sys; from tether.cli import app as a; a.only_invoked(sys.argv[1:]); "
+        "print(sorted(c.name for c in a.app.registered_commands), "
+        "sorted(g.name for g in a.app.registered_groups))"
+    )
+    shown = {}
+    for args in (["do", "x"], ["skills", "list"], ["doo"], ["--help"]):
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        shown[args[0]] = out.stdout.strip()
+    assert shown["do"] == "['do'] []"
+    assert shown["skills"] == "[] ['skills']"
+    assert shown["doo"] == shown["--help"] and "'variants'" in shown["doo"]
+    typo = run_tether("doo", cwd=tmp_path)
+    assert typo.returncode == 2 and "Did you mean 'do'?" in typo.stderr, typo.stderr
+    assert "--scope" in run_tether("do", "--help", cwd=tmp_path).stdout
+
+
 def test_unknown_option_is_a_usage_error(tmp_path: Path) -> None:
     result = run_tether("models", "--bogus", cwd=tmp_path)
     assert result.returncode == 2

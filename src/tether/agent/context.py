@@ -4,14 +4,14 @@ in tokens/s, the seconds left before the handoff threshold."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from tether.models.types import Message, Usage
 
 
-@dataclass(frozen=True)
-class ContextReading:
+class ContextReading(msgspec.Struct, frozen=True):
     used: int
     window: int
     limit: int
@@ -33,11 +33,10 @@ class ContextReading:
         }
 
 
-@dataclass
-class ContextMeter:
+class ContextMeter(msgspec.Struct):
     window: int
     handoff_at: float
-    started: float = field(default_factory=time.perf_counter)
+    started: float = msgspec.field(default_factory=time.perf_counter)
     first_used: int | None = None
     mark: int = 0
 

@@ -17,8 +17,9 @@ handles, all seen with SmolLM2-135M:
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
+
+import msgspec
 
 from tether.agent.prompt import WORKED_EXAMPLE
 from tether.guard.policy import ActionPolicy
@@ -87,7 +88,9 @@ def guide(
             {"path": (path,), "search": once} for path, once in lines.items() if once
         )
     allowed = tuple(t.name for t in request.tools if t.name not in barred)
-    return replace(request, allowed_tools=allowed, choices=choices, example=WORKED_EXAMPLE)
+    return msgspec.structs.replace(
+        request, allowed_tools=allowed, choices=choices, example=WORKED_EXAMPLE
+    )
 
 
 def unique_lines(root: Path, paths: list[str], budget: int = 400) -> dict[str, tuple[str, ...]]:

@@ -3,8 +3,9 @@ The result a caller gets is typed all the way: a status, gate results, a handoff
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+import msgspec
 
 from tether.gates.results import GateResult
 
@@ -124,8 +125,7 @@ class Stopped(TaskEnded):
     status = TaskStatus.INTERRUPTED
 
 
-@dataclass
-class Tokens:
+class Tokens(msgspec.Struct):
     input: int = 0
     cached: int = 0
     output: int = 0
@@ -138,8 +138,7 @@ class Tokens:
         self.calls += 1
 
 
-@dataclass(frozen=True)
-class Handoff:
+class Handoff(msgspec.Struct, frozen=True):
     """What the next context (or the ledger) needs from this one."""
 
     last_text: str = ""
@@ -147,16 +146,14 @@ class Handoff:
     gates: tuple[GateResult, ...] = ()
 
 
-@dataclass(frozen=True)
-class Rollback:
+class Rollback(msgspec.Struct, frozen=True):
     """A failed task's edits, taken out of the tree and kept at ``checkpoint``."""
 
     checkpoint: str
     restored: tuple[str, ...] = ()
 
 
-@dataclass
-class TaskResult:
+class TaskResult(msgspec.Struct):
     """Everything a caller (CLI, plan runner, variants) needs about a finished task."""
 
     status: TaskStatus
@@ -167,11 +164,11 @@ class TaskResult:
     base_checkpoint: str = ""
     base_tree: str = ""  # the base as it ended: the attempt's start plus the user's edits
     final_tree: str = ""
-    changed: list[str] = field(default_factory=list)
-    tokens: Tokens = field(default_factory=Tokens)
+    changed: list[str] = msgspec.field(default_factory=list)
+    tokens: Tokens = msgspec.field(default_factory=Tokens)
     seconds: float = 0.0
-    gates: list[GateResult] = field(default_factory=list)
-    handoff: Handoff = field(default_factory=Handoff)
+    gates: list[GateResult] = msgspec.field(default_factory=list)
+    handoff: Handoff = msgspec.field(default_factory=Handoff)
     rollback: Rollback | None = None
 
     @property

@@ -9,10 +9,11 @@ stay as they are.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
+
+import msgspec
 
 HEADER = (
     "# PROGRESS\n\nThe ledger of task attempts, appended by tether. Edit freely above "
@@ -40,8 +41,7 @@ class GateLine(Protocol):
     def asked_by(self) -> tuple[str, ...]: ...
 
 
-@dataclass
-class ModelUse:
+class ModelUse(msgspec.Struct):
     model: str
     provider: str
     input_tokens: int
@@ -56,8 +56,7 @@ class ModelUse:
         )
 
 
-@dataclass
-class LedgerEntry:
+class LedgerEntry(msgspec.Struct):
     task_id: str
     attempt: int
     status: str  # done | failed | handoff | interrupted
@@ -65,11 +64,11 @@ class LedgerEntry:
     session: str
     title: str
     steps: int
-    models: list[ModelUse] = field(default_factory=list)
-    gates: list[GateLine] = field(default_factory=list)
+    models: list[ModelUse] = msgspec.field(default_factory=list)
+    gates: list[GateLine] = msgspec.field(default_factory=list)
     commit: str = ""
     checkpoint: str = ""
-    files: list[str] = field(default_factory=list)
+    files: list[str] = msgspec.field(default_factory=list)
     done: str = ""
     remains: str = ""
     must_know: str = ""
@@ -122,8 +121,7 @@ def append_entry(path: Path, entry: LedgerEntry) -> None:
         handle.flush()
 
 
-@dataclass
-class ParsedEntry:
+class ParsedEntry(msgspec.Struct):
     task_id: str
     attempt: int
     status: str

@@ -6,14 +6,14 @@ models package knows which provider answered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+import msgspec
 
 Role = Literal["user", "assistant", "tool"]
 
 
-@dataclass(frozen=True)
-class ToolSpec:
+class ToolSpec(msgspec.Struct, frozen=True):
     """A tool offered to the model: name, description, JSON schema of its arguments."""
 
     name: str
@@ -21,8 +21,7 @@ class ToolSpec:
     parameters: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class ToolCall:
+class ToolCall(msgspec.Struct, frozen=True):
     """A tool call as the model sent it. ``arguments`` is the raw JSON text, unparsed:
     parsing (and reporting malformed JSON back to the model) is the tools layer's job."""
 
@@ -31,8 +30,7 @@ class ToolCall:
     arguments: str
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(msgspec.Struct, frozen=True):
     """One conversation message after the system prompt."""
 
     role: Role
@@ -41,8 +39,7 @@ class Message:
     tool_call_id: str | None = None
 
 
-@dataclass(frozen=True)
-class ModelRequest:
+class ModelRequest(msgspec.Struct, frozen=True):
     """One call. ``prefix_messages`` counts the leading messages that form the stable
     prompt prefix (system and tools always do); adapters mark it for prefix caching."""
 
@@ -60,12 +57,11 @@ class ModelRequest:
     # system prompt as part of the stable prefix (a tiny model imitates an example far
     # better than it follows a description).
     allowed_tools: tuple[str, ...] | None = None
-    choices: dict[str, tuple[dict[str, tuple[str, ...]], ...]] = field(default_factory=dict)
+    choices: dict[str, tuple[dict[str, tuple[str, ...]], ...]] = msgspec.field(default_factory=dict)
     example: tuple[Message, ...] = ()
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(msgspec.Struct, frozen=True):
     """Token counts. ``input_tokens`` is the whole prompt; ``cached_tokens`` the part of it
     served from the provider's prefix cache; ``cache_write_tokens`` the part written to it."""
 
@@ -79,8 +75,7 @@ class Usage:
         return self.cached_tokens / self.input_tokens if self.input_tokens else 0.0
 
 
-@dataclass(frozen=True)
-class Timing:
+class Timing(msgspec.Struct, frozen=True):
     """``ttft_s``: request sent to first output token (of the attempt that succeeded);
     ``output_tps``: output tokens per second after the first; ``seconds``: the whole call,
     retries included."""
@@ -90,8 +85,7 @@ class Timing:
     seconds: float
 
 
-@dataclass(frozen=True)
-class Completion:
+class Completion(msgspec.Struct, frozen=True):
     """A model's answer."""
 
     content: str
@@ -103,8 +97,7 @@ class Completion:
     model: str = ""
 
 
-@dataclass(frozen=True)
-class ModelInfo:
+class ModelInfo(msgspec.Struct, frozen=True):
     """What a model is, for reports and events."""
 
     role: str
@@ -112,7 +105,7 @@ class ModelInfo:
     model: str
     host: str
     context_window: int = 32_768
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class Model(Protocol):

@@ -8,8 +8,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import msgspec
 
 from tether.textutil import occurrences
 
@@ -20,8 +21,7 @@ def digest(data: bytes | None) -> str:
     return hashlib.sha256(data).hexdigest()[:16] if data is not None else ""
 
 
-@dataclass(frozen=True)
-class FileEdit:
+class FileEdit(msgspec.Struct, frozen=True):
     """The net change of one file. ``before``/``after``: short sha256 of its bytes."""
 
     path: str
@@ -130,12 +130,11 @@ def _unique(old: list[str], span: list[int], before: str) -> list[int]:
             i2, j2 = i2 + 1, j2 + 1
 
 
-@dataclass
-class Plan:
+class Plan(msgspec.Struct):
     """What applying edits to a tree would give: the new text per path (None: deleted),
     or the first reason they do not apply."""
 
-    files: dict[str, str | None] = field(default_factory=dict)
+    files: dict[str, str | None] = msgspec.field(default_factory=dict)
     problem: str = ""
 
     @property

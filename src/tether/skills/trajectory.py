@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from tether.errors import UsageError
 from tether.skills.edits import FileEdit
@@ -26,8 +27,7 @@ from tether.skills.edits import FileEdit
 ARG_LIMIT = 2000
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(msgspec.Struct, frozen=True):
     step: int
     tool: str
     args: dict[str, Any]
@@ -58,11 +58,10 @@ def _map(value: Any, fill: Callable[[str], str]) -> Any:
     return value
 
 
-@dataclass
-class Trajectory:
-    task: dict[str, Any] = field(default_factory=dict)
-    calls: list[Call] = field(default_factory=list)
-    files: list[FileEdit] = field(default_factory=list)
+class Trajectory(msgspec.Struct):
+    task: dict[str, Any] = msgspec.field(default_factory=dict)
+    calls: list[Call] = msgspec.field(default_factory=list)
+    files: list[FileEdit] = msgspec.field(default_factory=list)
 
     def mapped(self, fill: Callable[[str], str]) -> Trajectory:
         return Trajectory(

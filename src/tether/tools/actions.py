@@ -7,62 +7,54 @@ A malformed call (bad JSON, an unknown tool, a missing or mistyped argument) bec
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from tether.models.types import ToolCall, ToolSpec
 from tether.tools.specs import EXECUTOR_TOOLS
 
 
-@dataclass(frozen=True)
-class ReadFile:
+class ReadFile(msgspec.Struct, frozen=True):
     path: str
     start_line: int | None = None
     end_line: int | None = None
 
 
-@dataclass(frozen=True)
-class ListFiles:
+class ListFiles(msgspec.Struct, frozen=True):
     glob: str | None = None
 
 
-@dataclass(frozen=True)
-class Search:
+class Search(msgspec.Struct, frozen=True):
     pattern: str
     glob: str | None = None
 
 
-@dataclass(frozen=True)
-class EditFile:
+class EditFile(msgspec.Struct, frozen=True):
     path: str
     search: str
     replace: str
 
 
-@dataclass(frozen=True)
-class CreateFile:
+class CreateFile(msgspec.Struct, frozen=True):
     path: str
     content: str
 
 
-@dataclass(frozen=True)
-class DeleteFile:
+class DeleteFile(msgspec.Struct, frozen=True):
     path: str
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(msgspec.Struct, frozen=True):
     command: str
     timeout_s: float | None = None
 
 
-@dataclass(frozen=True)
-class Done:
+class Done(msgspec.Struct, frozen=True):
     summary: str
 
 
-@dataclass(frozen=True)
-class UseSkill:
+class UseSkill(msgspec.Struct, frozen=True):
     name: str
 
 
@@ -81,8 +73,7 @@ ACTIONS: dict[str, type[Action]] = {
 }
 
 
-@dataclass(frozen=True)
-class CallError:
+class CallError(msgspec.Struct, frozen=True):
     message: str
 
 

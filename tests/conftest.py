@@ -107,3 +107,18 @@ def run_tether(
         timeout=timeout,
         input=input,
     )
+
+
+@pytest.fixture
+def calc(repo: Path) -> Path:
+    """The variants tests' repository: add mul(a, b) to calc.py; a task gate checks it;
+    notes.txt is uncommitted work."""
+    (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n\n\n# more\n")
+    (repo / "test_calc.py").write_text(
+        "import calc\n\n\ndef test_mul():\n    assert calc.mul(2, 3) == 6\n"
+    )
+    (repo / "VERIFY.md").write_text("## task\n- `python -m pytest -q -p no:cacheprovider`\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "calc")
+    (repo / "notes.txt").write_text("my uncommitted notes\n")
+    return repo

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import git, run_tether
-from tests.helpers import events, git_out, model_env, tool, tree_files
+from tests.helpers import events, git_out, model_env, processes_with, tool, tree_files
 from tether.testing.script import Script
 from tether.testing.server import ScriptedServer
 
@@ -236,7 +236,7 @@ def _assert_stopped(attempt: Attempt, repo: Path, server: ScriptedServer, stdout
         assert failed, tool_results
     elif kind == "contained":
         assert any(t.startswith("exit code") for t in tool_results), tool_results
-        assert not _processes_with("tether-bomb"), "fork bomb processes survived"
+        assert not processes_with("tether-bomb"), "fork bomb processes survived"
     elif kind == "timeout":
         assert any("killed: timeout" in t for t in tool_results), tool_results
     elif kind == "secret":
@@ -244,17 +244,6 @@ def _assert_stopped(attempt: Attempt, repo: Path, server: ScriptedServer, stdout
     elif kind == "nonet":
         assert not any(r["path"] == "/exfil" for r in server.requests)
         assert any("exit code 1" in t for t in tool_results), tool_results
-
-
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if marker.encode() in (proc / "cmdline").read_bytes():
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_attempt_count() -> None:

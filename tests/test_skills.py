@@ -179,13 +179,20 @@ def test_a_replay_whose_gates_fail_is_rolled_back(
     assert "## skill:fix-typo · attempt 1 · failed" in (repo / "PROGRESS.md").read_text()
 
 
+def fixing_billing() -> dict[str, Any]:
+    """A model that replays fix-typo on billing.py: three unused answers (the exact
+    replay asks none), then the edit and done."""
+    pad: dict[str, Any] = {"content": "unused"}
+    edit = tool("edit_file", path="billing.py", search="Helo", replace="Hello")
+    return {"default": [pad, pad, pad, edit, tool("done", summary="fixed")]}
+
+
 def test_certify_replays_in_worktrees_and_records_the_pass_rate(
     repo: Path, scripted: Callable[..., ScriptedServer]
 ) -> None:
     folder = captured(repo, scripted)
+    server = scripted(fixing_billing())
     pad: dict[str, Any] = {"content": "unused"}
-    edit = tool("edit_file", path="billing.py", search="Helo", replace="Hello")
-    server = scripted({"default": [pad, pad, pad, edit, tool("done", summary="fixed")]})
     result = run_tether(
         "skills", "certify", "fix-typo", "-n", "3", "--param", "module=billing.py",
         cwd=repo, env=model_env(server),

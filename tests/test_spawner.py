@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import processes_with
 from tether.sandbox import BwrapSandbox, CommandResult, PlainSandbox
 from tether.sandbox.process import PidsCgroup
 
@@ -45,17 +46,6 @@ def with_steps(mode: str, body: Callable[[PlainSandbox], Awaitable[None]]) -> No
             await body(shared)
 
     asyncio.run(main())
-
-
-def processes_with(marker: str) -> list[int]:
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if marker.encode() in (proc / "cmdline").read_bytes():
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return [pid for pid in found if pid != os.getpid()]
 
 
 @pytest.mark.parametrize("mode", MODES)

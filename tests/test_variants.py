@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import git, run_tether
+from tests.conftest import run_tether
 from tests.helpers import git_out, model_env, tool
 from tether.testing.server import ScriptedServer
 from tether.variants.store import list_runs
@@ -40,41 +40,25 @@ def briefed(turns_by_style: dict[str, list[dict[str, Any]]]) -> list[dict[str, A
     return out
 
 
-SCRIPT = {
-    "default": briefed(
-        {
-            "s1": [edit(GOOD), tool("done", summary="mul")],
-            "s2": [
-                edit(GOOD + "\n\n# multiplies two numbers\n# (the long way)"),
-                tool("done", summary="m"),
-            ],
-            "s3": [
-                tool("run", command="echo sneaky >> README.md"),
-                edit(GOOD),
-                tool("done", summary="m"),
-            ],
-            "s4": [edit("def mul(a, b):\n    return a + b"), tool("done", summary="wrong")],
-            "s5": [
-                edit("def mul(a, b):\n    result = a * b\n    return result"),
-                tool("done", summary="m"),
-            ],
-            "s6": [edit(GOOD), tool("done", summary="mul")],
-        }
-    )
+TURNS = {  # per variant brief: what its model does
+    "s1": [edit(GOOD), tool("done", summary="mul")],
+    "s2": [
+        edit(GOOD + "\n\n# multiplies two numbers\n# (the long way)"),
+        tool("done", summary="m"),
+    ],
+    "s3": [
+        tool("run", command="echo sneaky >> README.md"),
+        edit(GOOD),
+        tool("done", summary="m"),
+    ],
+    "s4": [edit("def mul(a, b):\n    return a + b"), tool("done", summary="wrong")],
+    "s5": [
+        edit("def mul(a, b):\n    result = a * b\n    return result"),
+        tool("done", summary="m"),
+    ],
+    "s6": [edit(GOOD), tool("done", summary="mul")],
 }
-
-
-@pytest.fixture
-def calc(repo: Path) -> Path:
-    (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n\n\n# more\n")
-    (repo / "test_calc.py").write_text(
-        "import calc\n\n\ndef test_mul():\n    assert calc.mul(2, 3) == 6\n"
-    )
-    (repo / "VERIFY.md").write_text(f"## task\n- `{PYTEST}`\n")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "calc")
-    (repo / "notes.txt").write_text("my uncommitted notes\n")
-    return repo
+SCRIPT = {"default": briefed(TURNS)}
 
 
 def run_six(repo: Path, scripted: Callable[..., ScriptedServer]) -> tuple[ScriptedServer, Any]:

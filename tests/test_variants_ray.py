@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import run_tether
 from tests.helpers import git_out, model_env, tool
-from tests.test_variants import GOOD, briefed, edit
+from tests.test_variants import TURNS, briefed
 from tether.testing.server import ScriptedServer
 from tether.variants.store import RunRecord, list_runs
 
@@ -33,17 +33,7 @@ SLOW = "sleep 61"  # the command the killed variant is running
 SCRIPT = {
     "default": briefed(
         {
-            "s1": [edit(GOOD), tool("done", summary="mul")],
-            "s2": [
-                edit(GOOD + "\n\n# multiplies two numbers\n# (the long way)"),
-                tool("done", summary="m"),
-            ],
-            "s3": [
-                tool("run", command="echo sneaky >> README.md"),
-                edit(GOOD),
-                tool("done", summary="m"),
-            ],
-            "s4": [edit("def mul(a, b):\n    return a + b"), tool("done", summary="wrong")],
+            **{style: TURNS[style] for style in STYLES.split(",")},
             "slow": [tool("run", command=SLOW, timeout_s=120), tool("done", summary="x")],
         }
     )
@@ -123,22 +113,6 @@ def ray_head() -> Iterator[str]:
     finally:
         _stop(temp)
         assert not _head_processes(temp), "the head's processes are gone"
-
-
-@pytest.fixture
-def calc(repo: Path) -> Path:
-    from tests.conftest import git
-    from tests.test_variants import PYTEST
-
-    (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n\n\n# more\n")
-    (repo / "test_calc.py").write_text(
-        "import calc\n\n\ndef test_mul():\n    assert calc.mul(2, 3) == 6\n"
-    )
-    (repo / "VERIFY.md").write_text(f"## task\n- `{PYTEST}`\n")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "calc")
-    (repo / "notes.txt").write_text("my uncommitted notes\n")
-    return repo
 
 
 def _variants(repo: Path, server: ScriptedServer, styles: str, *extra: str) -> RunRecord:
@@ -307,12 +281,10 @@ def test_certify_on_ray_records_the_pass_rate(
 ) -> None:
     from skills_ref import read_properties
 
-    from tests.test_skills import MODULE, captured
+    from tests.test_skills import MODULE, captured, fixing_billing
 
     folder = captured(repo, scripted)
-    pad: dict[str, Any] = {"content": "unused"}
-    edit = tool("edit_file", path="billing.py", search="Helo", replace="Hello")
-    server = scripted({"default": [pad, pad, pad, edit, tool("done", summary="fixed")]})
+    server = scripted(fixing_billing())
     result = run_tether(
         "skills", "certify", "fix-typo", "-n", "3", "--param", "module=billing.py",
         "--cluster", ray_head.split("|")[0],

@@ -125,6 +125,10 @@ def _variants(repo: Path, server: ScriptedServer, styles: str, *extra: str) -> R
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     assert "(raylet)" not in result.stdout + result.stderr, "Ray's messages go to the log"
+    if "--cluster" in extra:
+        assert "to the Ray cluster at" in result.stdout
+        steps = [line for line in result.stdout.splitlines() if line.startswith("[")]
+        assert steps, "the workers' steps were shown as they came back"
     runs = list_runs(repo)
     return runs[-1]
 
@@ -154,8 +158,9 @@ def test_four_variants_on_ray_match_the_local_run(
         ref = f"refs/tether/results/{remote.id}/{v.k}"
         assert git_out(calc, "rev-parse", ref).strip() == git_out(tree, "rev-parse", "HEAD").strip()
         events = calc / ".tether" / "runs" / remote.id / str(v.k) / "events.jsonl"
-        assert '"type": "task_end"' in events.read_text() or "task_end" in events.read_text()
-        assert all(Path(g.log_path).is_file() for g in v.gates if g.log_path)
+        assert '"type": "task_end"' in events.read_text()
+        logs = [Path(g.log_path) for g in v.gates]
+        assert logs and all(p.is_file() and p.is_relative_to(calc) for p in logs), v.gates
     firsts = [r for r in server.requests if len(r["body"]["messages"]) <= 3]
     assert len({str(r["body"]["messages"][:2]) for r in firsts}) == 1, "one shared prefix"
     gallery = calc / ".tether" / "runs" / remote.id / "index.html"

@@ -333,6 +333,8 @@ def certify(
         concurrency,
         chosen_cluster(cluster, ws.config.config.variants.cluster),
     )
+    if request.cluster:  # connecting (Ray Client takes seconds) should not look like a hang
+        console.print(f"sending the replays to the Ray cluster at {request.cluster}")
     results = run_cancellable(
         lambda: run_certify(
             ws,

@@ -77,6 +77,8 @@ def variants(
         cluster=chosen_cluster(cluster, ws.config.config.variants.cluster),
     )
     console = out()
+    if plan.cluster:  # connecting (Ray Client takes seconds) should not look like a hang
+        console.print(f"sending {count} variant(s) to the Ray cluster at {plan.cluster}")
     record = run_cancellable(
         lambda: run_variants(
             ws, plan, lambda k: ProgressPrinter(console, prefix=f"[{k}] ", brief=True), detached

@@ -4,7 +4,10 @@ its new objects (the base is the bundle's prerequisite, which the driver has).""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tether.variants.worktrees import RESULTS_REFS
@@ -38,6 +41,22 @@ def clone_at(bundle: bytes, target: Path, commit: str) -> Git:
     git.run("checkout", "-q", "--detach", commit)
     source.unlink()
     return git
+
+
+@contextmanager
+def scratch_clone(bundle: bytes, commit: str, prefix: str) -> Iterator[Git]:
+    """A clone at ``commit`` in a new scratch folder (beside it, room for more), removed
+    when the block ends, however it ends."""
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield clone_at(bundle, scratch / "repo", commit)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, or none when it was never written."""
+    return path.read_bytes() if path.is_file() else b""
 
 
 def result_bundle(git: Git, tree: str, base: str, message: str) -> tuple[str, bytes]:

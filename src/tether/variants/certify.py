@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tether.config import FALLBACK, ROLES, RoleConfig
+from tether.config import FALLBACK, RoleConfig
 from tether.gates.suite import GateSuite
 from tether.models.types import Model
 from tether.skills.store import CERTIFIED_KEY, Certification, set_metadata, today
 from tether.telemetry import EventLog, utc_now
+from tether.variants.attempt import events_path
 from tether.variants.run import WarmPrefix, default_concurrency
-from tether.variants.store import new_run_id, runs_dir
+from tether.variants.store import new_run_id
 from tether.variants.trials import Trial, TrialJob, TrialOutcome, judged, run_trial, skill_files
 from tether.variants.worktrees import add_worktrees, base_commit, remove_worktrees
 from tether.vcs.checkpoints import ShadowCheckpoints
@@ -28,7 +29,7 @@ from tether.vcs.git import Git
 from tether.workflow.planfile import read_agents_md
 from tether.workflow.preflight import check_work_tree
 from tether.workflow.replay import Chooser, ReplayRequest, Way, run_ways
-from tether.workflow.roles import Roles
+from tether.workflow.roles import Roles, role_of
 from tether.workflow.skillset import skill_store
 from tether.workflow.skilluse import SkillUse, use_of
 from tether.workflow.taskrun import TaskSetting
@@ -91,7 +92,7 @@ async def _one_model(
     git = Git(ws.root)
     factory = TaskFactory(ws.root, ws.config.config, lambda t: ws.log.note_once(t, t))
     task = factory.from_skill(use)
-    role, name = _role_of(choice, request.way)
+    role, name = (None, None) if request.way == "exact" else role_of(choice)
     cluster = None
     if request.cluster:  # connected now: a wrong address fails before anything is made
         from tether.variants.cluster import Cluster
@@ -119,15 +120,6 @@ async def _one_model(
     ws.log.emit("certify_end", skill=use.skill.name, run=run_id, model=label,
                 passed=done.passed, total=len(done.trials))  # fmt: skip
     return done
-
-
-def _role_of(choice: str | None, way: Way) -> tuple[str | None, str | None]:
-    """The role whose model replays and a model name asked of it (see Roles.chosen)."""
-    if way == "exact" or choice == "local":
-        return None, None
-    if choice is None or choice in ROLES:
-        return choice or "executor", None
-    return "executor", choice
 
 
 async def _here(
@@ -176,7 +168,7 @@ async def _on_cluster(
     from tether.variants.cluster import map_jobs
 
     def ok(k: int, outcome: TrialOutcome) -> None:
-        path = runs_dir(ws.root) / done.run / str(k) / "events.jsonl"
+        path = events_path(ws.root, done.run, k)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(outcome.events)
         done.trials.append(outcome.trial)
@@ -200,7 +192,7 @@ async def _trial(
     listener: Listener,
 ) -> Trial:
     run_id, k, root = where
-    log = EventLog(runs_dir(ws.root) / run_id / str(k) / "events.jsonl")
+    log = EventLog(events_path(ws.root, run_id, k))
     log.subscribe(listener(run_id, k))
     setting = TaskSetting(
         root=root,

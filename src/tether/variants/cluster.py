@@ -16,7 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,7 +51,6 @@ class Cluster:
     roles: dict[str, ResolvedRole]
     log: EventLog | None = None  # where Ray's own messages about the run go
     ray: Any = None  # the ray module, once connected
-    messages: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, ws: Workspace, address: str, roles: list[str], concurrency: int | None) -> Cluster:
@@ -75,17 +74,21 @@ class Cluster:
         """Connects now, so a wrong address fails before the run makes anything."""
         if self.ray is None:
             self.ray = connect(self.address, self.runtime_env)
-            _keep_messages(self.messages)
+            _keep_messages()
         return self
 
     def flush_messages(self) -> None:
-        messages, self.messages[:] = list(self.messages), []
-        for text in messages:
-            if self.log is not None:
+        """Ray's messages kept since the last flush, into this run's log."""
+        kept, _KEPT[:] = _KEPT[:], []
+        if self.log is not None:
+            for text in kept:
                 self.log.emit("cluster_message", text=text[:2000])
 
 
-def _keep_messages(sink: list[str]) -> None:
+_KEPT: list[str] = []  # Ray's messages about the job, until the run writes them down
+
+
+def _keep_messages() -> None:
     """Ray's driver prints the cluster's messages about this job (a dead worker's
     diagnosis, in colour, several hundred characters) on stdout between tether's lines;
     they go to the session's log instead (the variant's reason says what happened).
@@ -100,7 +103,7 @@ def _keep_messages(sink: list[str]) -> None:
 
     def keep(data: dict[str, Any], ignore_prefix: bool) -> None:
         if data.get("pid") == "raylet":
-            sink.extend(str(line) for line in data.get("lines", []))
+            _KEPT.extend(str(line) for line in data.get("lines", []))
         else:
             original(data, ignore_prefix)
 
@@ -237,7 +240,15 @@ async def map_jobs(
         limit = asyncio.Semaphore(cluster.concurrency or max(1, len(jobs)))
         cancelled: list[Any] = []
         first = min(jobs, default=0)
-        pump = asyncio.create_task(_pump(desk, listener))
+        printers: dict[int, Callable[[dict[str, Any]], None]] = {}
+
+        def deliver(events: list[tuple[int, dict[str, Any]]]) -> None:
+            for k, event in events:  # one listener per job, as locally (it keeps state)
+                if k not in printers:
+                    printers[k] = listener(k)
+                printers[k](event)
+
+        pump = asyncio.create_task(_pump(desk, deliver))
 
         async def one(k: int, job: J) -> None:
             async with limit:
@@ -263,22 +274,17 @@ async def map_jobs(
             if cancelled:  # Ctrl-C: the cancellations reach the workers before we leave
                 ray.wait(cancelled, num_returns=len(cancelled), timeout=CANCEL_WAIT_S)
             else:
-                await _deliver(await desk.drain.remote(), listener)
+                deliver(await desk.drain.remote())
     finally:
         ray.shutdown()
         cluster.ray = None
         cluster.flush_messages()
 
 
-async def _pump(desk: Any, listener: Listener) -> None:
+async def _pump(desk: Any, deliver: Callable[[list[tuple[int, dict[str, Any]]]], None]) -> None:
     while True:
-        await _deliver(await desk.drain.remote(), listener)
+        deliver(await desk.drain.remote())
         await asyncio.sleep(PUMP_S)
-
-
-async def _deliver(events: list[tuple[int, dict[str, Any]]], listener: Listener) -> None:
-    for k, event in events:
-        listener(k)(event)
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -291,7 +297,7 @@ def failure_reason(exc: BaseException) -> str:
         why = "the worker running it died"
     elif name in ("NodeDiedError", "ObjectLostError", "OwnerDiedError"):
         why = f"the cluster lost it ({name})"
-    elif name in ("TaskCancelledError",):
+    elif name == "TaskCancelledError":
         why = "cancelled"
     else:
         why = f"{name}: {text[0][:300]}" if text else name

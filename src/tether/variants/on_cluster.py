@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tether.gates.results import GateResult
-from tether.variants.attempt import VariantPlan
+from tether.variants.attempt import VariantPlan, events_path
 from tether.variants.bundles import fetch_result, results_ref
 from tether.variants.cluster import Cluster, Listener, map_jobs
 from tether.variants.remote import VariantJob, VariantOutcome, run_job
@@ -55,9 +55,10 @@ def _take(root: Path, git: Git, record: RunRecord, outcome: VariantOutcome) -> N
     path = worktrees_dir(root, record.id) / str(k)
     path.parent.mkdir(parents=True, exist_ok=True)
     git.run("worktree", "add", "--detach", "--force", str(path), commit)
-    folder = runs_dir(root) / record.id / str(k)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "events.jsonl").write_bytes(outcome.events)
+    events = events_path(root, record.id, k)
+    events.parent.mkdir(parents=True, exist_ok=True)
+    events.write_bytes(outcome.events)
+    folder = events.parent
     local = _store_files(folder / "evidence", outcome.files)
     variant = replace(
         outcome.variant,

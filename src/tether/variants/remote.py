@@ -7,9 +7,7 @@ removed whatever happens."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +18,7 @@ from tether.gates.suite import GateSuite
 from tether.models.registry import build_model
 from tether.models.types import Completion, Model, ModelRequest
 from tether.variants.attempt import Shared, VariantPlan, events_path, one_variant
-from tether.variants.bundles import clone_at, result_bundle
+from tether.variants.bundles import read_bytes, result_bundle, scratch_clone
 from tether.variants.store import RunRecord, VariantRecord
 from tether.workflow.reviewer import ModelReviewer
 
@@ -85,9 +83,8 @@ class Warmed:
 
 def run_job(job: VariantJob, base: bytes, post: Post, warm: Warm) -> VariantOutcome:
     """One variant on this worker: clone, run, commit, bundle; the scratch removed."""
-    scratch = Path(tempfile.mkdtemp(prefix=f"tether-variant-{job.run.id}-{job.variant.k}-"))
-    try:
-        git = clone_at(base, scratch / "repo", job.run.base_commit)
+    prefix = f"tether-variant-{job.run.id}-{job.variant.k}-"
+    with scratch_clone(base, job.run.base_commit, prefix) as git:
         variant = replace(job.variant, worktree=str(git.root))
         asyncio.run(_run(job, variant, post, warm))
         commit, bundle = result_bundle(
@@ -96,17 +93,14 @@ def run_job(job: VariantJob, base: bytes, post: Post, warm: Warm) -> VariantOutc
             job.run.base_commit,
             f"tether variant {variant.k} of run {job.run.id}",
         )
-        events = events_path(git.root, job.run.id, variant.k)
         return VariantOutcome(
             variant=variant,
             commit=commit,
             bundle=bundle,
-            events=events.read_bytes() if events.is_file() else b"",
+            events=read_bytes(events_path(git.root, job.run.id, variant.k)),
             files=_evidence(variant),
             host=socket.gethostname(),
         )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 async def _run(job: VariantJob, variant: VariantRecord, post: Post, warm: Warm) -> None:

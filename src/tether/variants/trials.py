@@ -6,22 +6,21 @@ back with its events. The scratch folder is removed whatever happens."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
-from tether.config import FALLBACK, ResolvedRole, RoleConfig, TetherConfig
+from tether.config import ResolvedRole, RoleConfig, TetherConfig
 from tether.gates.suite import GateSuite
 from tether.models.registry import build_model
 from tether.models.types import Model
 from tether.telemetry import EventLog
 from tether.variants.attempt import events_path
-from tether.variants.bundles import clone_at
+from tether.variants.bundles import read_bytes, scratch_clone
 from tether.variants.remote import Post, Warm, Warmed
 from tether.workflow.replay import Replayed, ReplayRequest, first_failure, run_ways
+from tether.workflow.roles import LOCAL_ROLE
 from tether.workflow.skillset import skill_store
 from tether.workflow.skilluse import use_of
 from tether.workflow.taskrun import TaskSetting
@@ -79,9 +78,8 @@ def skill_files(folder: Path) -> dict[str, bytes]:
 def run_trial(job: TrialJob, base: bytes, post: Post, warm: Warm) -> TrialOutcome:
     """One replay on this worker: clone, skill folder, replay, judge."""
     k = job.k
-    scratch = Path(tempfile.mkdtemp(prefix=f"tether-trial-{job.run_id}-{k}-"))
-    try:
-        git = clone_at(base, scratch / "repo", job.base_commit)
+    with scratch_clone(base, job.base_commit, f"tether-trial-{job.run_id}-{k}-") as git:
+        scratch = git.root.parent
         folder = scratch / SKILLS / job.skill
         for rel, data in job.skill_files.items():
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -89,10 +87,7 @@ def run_trial(job: TrialJob, base: bytes, post: Post, warm: Warm) -> TrialOutcom
         skills = msgspec.structs.replace(job.config.skills, personal=str(scratch / SKILLS))
         config = msgspec.structs.replace(job.config, skills=skills)
         trial = asyncio.run(_replay(job, config, git.root, post, warm, k))
-        events = events_path(git.root, job.run_id, k)
-        return TrialOutcome(trial, events.read_bytes() if events.is_file() else b"")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        return TrialOutcome(trial, read_bytes(events_path(git.root, job.run_id, k)))
 
 
 async def _replay(
@@ -112,7 +107,7 @@ async def _replay(
     models: list[Model] = []
 
     def choose(_: str | None) -> tuple[Model, RoleConfig, str | None]:
-        role = job.roles[job.role] if job.role else ResolvedRole("executor", FALLBACK, "local")
+        role = job.roles[job.role] if job.role else LOCAL_ROLE
         assert role.config is not None
         if not models:
             models.append(Warmed(build_model(role), warm, first=k == 1))

@@ -12,6 +12,18 @@ from tether.models.types import Model
 from tether.workflow.reviewer import ModelReviewer
 from tether.workspace import Workspace
 
+LOCAL_ROLE = ResolvedRole("executor", FALLBACK, "--model local")  # the embedded model
+
+
+def role_of(choice: str | None) -> tuple[str | None, str | None]:
+    """What ``--model`` means: the role whose endpoint answers (None: the embedded
+    model) and a model name to ask of it (None: the role's own)."""
+    if choice == "local":
+        return None, None
+    if choice is None or choice in ROLES:
+        return choice or "executor", None
+    return "executor", choice
+
 
 class Roles:
     def __init__(self, ws: Workspace):
@@ -38,19 +50,16 @@ class Roles:
     def chosen(self, choice: str | None) -> tuple[Model, RoleConfig, str | None]:
         """``--model``: a role's name (default the executor), ``local`` (the embedded
         model) or a model name asked of the executor's endpoint (returned third)."""
-        if choice is None or choice in ROLES:
-            name = choice or "executor"
-            return self.model(name), self.config(name), None
-        if choice == "local":
-            if not local_available():
-                raise UsageError(
-                    "--model local: the embedded model is not installed", hint=INSTALL_HINT
-                )
-            if "local" not in self._models:
-                role = ResolvedRole("executor", FALLBACK, "--model local")
-                self._models["local"] = build_model(role, self.ws.log)
-            return self._models["local"], FALLBACK, None
-        return self.model("executor"), self.config("executor"), choice
+        role, name = role_of(choice)
+        if role is not None:
+            return self.model(role), self.config(role), name
+        if not local_available():
+            raise UsageError(
+                "--model local: the embedded model is not installed", hint=INSTALL_HINT
+            )
+        if "local" not in self._models:
+            self._models["local"] = build_model(LOCAL_ROLE, self.ws.log)
+        return self._models["local"], FALLBACK, None
 
     def label(self, choice: str | None) -> str:
         """How a certification names the model ``choice`` means (``openai/fast``)."""

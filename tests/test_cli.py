@@ -97,6 +97,24 @@ def test_only_the_invoked_command_is_built(tmp_path: Path) -> None:
     assert "--scope" in run_tether("do", "--help", cwd=tmp_path).stdout
 
 
+def test_start_up_pauses_the_collector_and_long_work_resumes_it_with_the_heap_frozen() -> None:
+    """The entry point pauses the garbage collector while modules load; where a
+    command's long work starts (``run_cancellable``) it is frozen and resumed."""
+    code = (
+        "import gc, sys, types; from tether.cli import startup\n"
+        "fake = types.ModuleType('tether.cli.app')\n"
+        "fake.main = lambda: print('entry', gc.isenabled())\n"
+        "sys.modules['tether.cli.app'] = fake\n"
+        "startup.main()\n"
+        "from tether.cli.running import run_cancellable\n"
+        "async def probe(): return gc.isenabled(), gc.get_freeze_count()\n"
+        "enabled, frozen = run_cancellable(probe)\n"
+        "print('work', enabled, frozen > 1000)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split("\n")[:2] == ["entry False", "work True True"], out.stderr
+
+
 def test_unknown_option_is_a_usage_error(tmp_path: Path) -> None:
     result = run_tether("models", "--bogus", cwd=tmp_path)
     assert result.returncode == 2

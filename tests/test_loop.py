@@ -6,6 +6,7 @@ milliseconds; the CLI and the wire formats are tested end to end elsewhere."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from tether.telemetry import EventLog
 from tether.testing import ScriptedModel
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.git import Git
+from tether.vcs.snapshot import TreeScanner
 from tether.vcs.worktree import GitWorkTree
 from tether.workflow.taskrun import RunOptions, TaskSetting, run_task
 
@@ -157,6 +159,68 @@ def test_a_cancelled_task_is_interrupted_and_keeps_its_edits(repo: Path) -> None
     result = asyncio.run(cancel_during_the_command())
     assert result.status is TaskStatus.INTERRUPTED
     assert result.rollback is None and "a + b" in (repo / "calc.py").read_text()
+
+
+class SlowFirstSnapshot:
+    """The task's first snapshot takes 0.3 s (a large tree): when it ends, and whether
+    the model was asked before that."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, model: ScriptedModel):
+        self.ended = 0.0
+        self.asked_during = False
+        real = TreeScanner.snapshot
+
+        def slow(scanner: TreeScanner) -> str:
+            if not self.ended:
+                time.sleep(0.3)
+                self.asked_during = bool(model.requests)
+                tree = real(scanner)
+                self.ended = time.perf_counter()
+                return tree
+            return real(scanner)
+
+        monkeypatch.setattr(TreeScanner, "snapshot", slow)
+
+
+def test_the_first_request_goes_out_while_the_base_is_recorded_and_no_tool_runs_before(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calc(repo)
+    model = ScriptedModel({"default": [EDIT, tool("done", summary="ok")]})
+    slow = SlowFirstSnapshot(monkeypatch, model)
+    where = setting(repo)
+    seen: list[dict[str, Any]] = []
+    where.log.subscribe(seen.append)
+    result = asyncio.run(run_task(where, Task("Fix add"), model, RunOptions()))
+    assert slow.asked_during, "the first request waited for the snapshot"
+    assert result.status is TaskStatus.UNVERIFIED and "a + b" in (repo / "calc.py").read_text()
+    # the model's first answer (the edit) came during the snapshot; the base is the tree
+    # before it, so the edit ran after the base was on record
+    base = git(repo, "show", f"{result.base_checkpoint}:calc.py")
+    assert "a - b" in base
+    kinds = [e["type"] for e in seen]
+    assert kinds.index("task_start") < kinds.index("step")
+
+
+def test_ctrl_c_while_the_base_is_recorded_ends_the_task_with_the_base_kept(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calc(repo)
+    model = ScriptedModel({"default": [EDIT, tool("done", summary="ok")]})
+    slow = SlowFirstSnapshot(monkeypatch, model)
+    where = setting(repo)
+
+    async def cancel_during_the_snapshot() -> Any:
+        running = asyncio.ensure_future(run_task(where, Task("Fix add"), model, RunOptions()))
+        await asyncio.sleep(0.1)
+        running.cancel()
+        return await running
+
+    result = asyncio.run(cancel_during_the_snapshot())
+    assert slow.ended, "the snapshot was cut off"
+    assert result.status is TaskStatus.INTERRUPTED and result.steps == 0
+    assert "a - b" in (repo / "calc.py").read_text(), "a tool ran after Ctrl-C"
+    assert "a - b" in git(repo, "show", f"{result.base_checkpoint}:calc.py")
 
 
 def test_the_step_guard_counts_only_violations_in_a_row(repo: Path) -> None:

@@ -7,8 +7,9 @@ dependency is a Protocol (``seams.py``): it knows no git, no HTTP, no terminal."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from tether.agent.context import ContextMeter
@@ -45,6 +46,9 @@ from tether.guard.stepguard import StepVerdict
 from tether.models.types import Completion, Model, ModelRequest
 from tether.tools.toolbox import ToolOutcome
 
+# the first request in flight and when it was sent
+_Pending = tuple["asyncio.Future[Completion]", float]
+
 NO_TOOL_LIMIT = 3
 NUDGE = "Use the tools to make progress, or call done(summary) when the task is complete."
 NOTHING_DONE = (
@@ -68,7 +72,9 @@ class Executor:
         shaper: RequestShaper | None = None,
         settings: LoopSettings | None = None,
         steering: Steering | None = None,
+        began: Callable[[], None] | None = None,
     ):
+        """``began``: called once the task's base is on record, before any tool runs."""
         self.model = model
         self.tools = tools
         self.worktree = worktree
@@ -78,14 +84,31 @@ class Executor:
         self.shaper = shaper
         self.settings = settings or LoopSettings()
         self.steering = steering
+        self.began = began
+        self._first: _Pending | None = None
 
     async def run(self, task: Task, prompt: TaskPrompt) -> TaskResult:
         """Carry out ``task``; never raises for how the task ends (see the result)."""
         started = time.perf_counter()
-        run = self._begin(task)
+        stopped: Stopped | None = None
         try:
+            self._steer(prompt)  # step 1's boundary: what was said goes with its request
+        except Stopped as ended:
+            stopped = ended
+        # the base's git work starts in a thread first, so it runs while the request goes
+        recording = asyncio.get_running_loop().run_in_executor(None, self._record_base, task)
+        self._first = None if stopped else self._send_first(task, prompt)
+        try:
+            run, interrupted = await self._begin(task, recording)
+        except BaseException:
+            await self._drop_first()
+            raise
+        try:
+            if stopped or interrupted:
+                raise stopped or Interrupted("interrupted by the user")
             for number in range(1, task.max_steps + 1):
-                self._steer(prompt)
+                if number > 1:
+                    self._steer(prompt)
                 run.steps = number
                 await self._step(number, task, prompt, run)
             raise BudgetSpent(f"the step budget ({task.max_steps} steps) is spent")
@@ -93,13 +116,32 @@ class Executor:
             return await self._end(task, run, ended, started)
         except (asyncio.CancelledError, KeyboardInterrupt):
             return await self._end(task, run, Interrupted("interrupted by the user"), started)
+        finally:
+            await self._drop_first()
+
+    def _send_first(self, task: Task, prompt: TaskPrompt) -> _Pending | None:
+        """A context's first request goes out before its base is on record: the snapshot
+        and the checkpoint (git work, in a thread) overlap the model's first answer, and
+        no tool runs before both are done. Not for a further context whose request a
+        shaper bases on the guard's trees."""
+        if self.shaper is not None and task.base_checkpoint:
+            return None
+        request = self._request(1, task, prompt, last_tool="", changed=False)
+        return asyncio.ensure_future(self.model.complete(request)), time.perf_counter()
+
+    async def _drop_first(self) -> None:
+        """A first request the task ended without reading (stopped, a git error)."""
+        if self._first is None:
+            return
+        (pending, _), self._first = self._first, None
+        pending.cancel()
+        with contextlib.suppress(BaseException):
+            await pending
 
     # --- one step ---------------------------------------------------------------------
 
     async def _step(self, number: int, task: Task, prompt: TaskPrompt, run: RunState) -> None:
-        model_started = time.perf_counter()
-        completion = await self.model.complete(self._request(number, task, prompt, run))
-        model_s = time.perf_counter() - model_started
+        completion, model_s = await self._complete(number, task, prompt, run)
         usage = completion.usage
         run.tokens.add(usage.input_tokens, usage.cached_tokens, usage.output_tokens)
         prompt.add_reply(completion)
@@ -175,13 +217,32 @@ class Executor:
         told = f"The developer reviewed this step and rolled it back{why} Try another way."
         return replace(verdict, after=verdict.before, changed=[], restored=restored), [told]
 
-    def _request(self, number: int, task: Task, prompt: TaskPrompt, run: RunState) -> ModelRequest:
+    async def _complete(
+        self, number: int, task: Task, prompt: TaskPrompt, run: RunState
+    ) -> tuple[Completion, float]:
+        """The step's answer and the seconds from its request (sent early for step 1)."""
+        if self._first is not None:
+            (pending, sent), self._first = self._first, None
+            return await pending, time.perf_counter() - sent
+        sent = time.perf_counter()
+        completion = await self.model.complete(self._request(number, task, prompt, run.last_tool))
+        return completion, time.perf_counter() - sent
+
+    def _request(
+        self,
+        number: int,
+        task: Task,
+        prompt: TaskPrompt,
+        last_tool: str,
+        changed: bool | None = None,
+    ) -> ModelRequest:
         s = self.settings
         request = prompt.request(s.max_output_tokens, s.temperature, task.model)
         if self.shaper is None:
             return request
-        changed = self.guard.good != self.guard.base
-        return self.shaper.shape(request, changed=changed, step=number, last_tool=run.last_tool)
+        if changed is None:
+            changed = self.guard.good != self.guard.base
+        return self.shaper.shape(request, changed=changed, step=number, last_tool=last_tool)
 
     async def _run_tools(
         self, completion: Completion, prompt: TaskPrompt, number: int
@@ -342,22 +403,21 @@ class Executor:
 
     # --- begin and end ---------------------------------------------------------------
 
-    def _begin(self, task: Task) -> RunState:
+    async def _begin(
+        self, task: Task, recording: asyncio.Future[tuple[str, str, str, str, str]]
+    ) -> tuple[RunState, bool]:
         """A new task attempt starts with a ``task-start`` checkpoint (its base, and a ref
         keeping the user's state); a further context of the same attempt (after a handoff
-        or a resume) starts with ``context-start`` and keeps the attempt's base."""
-        tree = self.worktree.snapshot()
-        extra = {"task_id": task.task_id} if task.task_id else {}
-        if task.base_checkpoint:
-            checkpoint = self.worktree.checkpoint(
-                "context-start", tree, task=task.title, extra=extra
-            )
-            base_tree = task.base_tree or self.worktree.tree_of(task.base_checkpoint)
-            base, ref = task.base_checkpoint, ""
-        else:
-            checkpoint = self.worktree.checkpoint("task-start", tree, task=task.title, extra=extra)
-            base_tree, base = tree, checkpoint
-            ref = self.worktree.keep_snapshot(checkpoint)
+        or a resume) starts with ``context-start`` and keeps the attempt's base. The git
+        work (``recording``, ``_record_base`` in a thread) is waited for; Ctrl-C meanwhile
+        lets it finish, then the task ends."""
+        interrupted = False
+        while not recording.done():
+            try:
+                await asyncio.shield(recording)
+            except asyncio.CancelledError:
+                interrupted = True
+        tree, checkpoint, base_tree, base, ref = recording.result()
         self.guard.begin(base_tree, tree)
         self.events.emit(
             "task_start",
@@ -365,8 +425,23 @@ class Executor:
                 task, self.settings.session, checkpoint, base, ref, self.model.info.model
             ),
         )
+        if self.began is not None:
+            self.began()
         meter = ContextMeter(self.settings.context_window, self.settings.handoff_at)
-        return RunState(base_checkpoint=base, meter=meter)
+        return RunState(base_checkpoint=base, meter=meter), interrupted
+
+    def _record_base(self, task: Task) -> tuple[str, str, str, str, str]:
+        """(tree, checkpoint, base tree, base checkpoint, snapshot ref) of the start."""
+        tree = self.worktree.snapshot()
+        extra = {"task_id": task.task_id} if task.task_id else {}
+        if task.base_checkpoint:
+            checkpoint = self.worktree.checkpoint(
+                "context-start", tree, task=task.title, extra=extra
+            )
+            base_tree = task.base_tree or self.worktree.tree_of(task.base_checkpoint)
+            return tree, checkpoint, base_tree, task.base_checkpoint, ""
+        checkpoint = self.worktree.checkpoint("task-start", tree, task=task.title, extra=extra)
+        return tree, checkpoint, tree, checkpoint, self.worktree.keep_snapshot(checkpoint)
 
     async def _end(self, task: Task, run: RunState, ended: TaskEnded, started: float) -> TaskResult:
         await self.worktree.settle()

@@ -31,6 +31,7 @@ def fake_model(
     hang_s: float = typer.Option(600.0, "--hang-s", help="How long a 'timeout' fault hangs."),
 ) -> None:
     """Serve scripted answers over the OpenAI and Anthropic wire formats, for offline tests."""
+    from tether.cli.running import settle_heap
     from tether.testing.faults import FaultPlan
     from tether.testing.script import load_script
     from tether.testing.server import ScriptedServer
@@ -55,6 +56,7 @@ def fake_model(
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.append(signum)
 
+    settle_heap()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with server:

@@ -158,6 +158,7 @@ def pick(
 
 def serve(port: int = typer.Option(8766, "--port", help="Port on 127.0.0.1 (0: any).")) -> None:
     """Serve the galleries on 127.0.0.1 with Pick buttons."""
+    from tether.cli.running import settle_heap
     from tether.variants.serve import GalleryServer
     from tether.workspace import Workspace
 
@@ -165,6 +166,7 @@ def serve(port: int = typer.Option(8766, "--port", help="Port on 127.0.0.1 (0: a
     server = GalleryServer(ws, port)
     out().print(f"serving the galleries on {server.url}", soft_wrap=True)
     out().file.flush()
+    settle_heap()
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -29,6 +29,7 @@ def verify(
     """Run VERIFY.md's gates on the current changes; exit 0 only if every gate passed."""
     import asyncio
 
+    from tether.cli.running import settle_heap
     from tether.errors import UsageError
     from tether.gates.suite import GateSuite
     from tether.workflow.readiness import verify_now
@@ -42,6 +43,7 @@ def verify(
         note("review gates are skipped by `tether verify` (they need a task and a model)")
     tiers = ["step", "task"] if tier == "all" else [tier]
     evidence = workspace.evidence_dir
+    settle_heap()
     results = asyncio.run(
         verify_now(workspace.root, config, workspace.log, evidence, tiers, since=changed_since)
     )

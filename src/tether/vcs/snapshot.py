@@ -21,6 +21,7 @@ keeps its blob id, and a tree that did not change costs no git process at all.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import stat
@@ -68,14 +69,31 @@ class TreeScanner:
         self.covers = covers
         self.cover_dirs = cover_dirs
         self.max_file_bytes = max_file_bytes
-        self.ignored = _ignored(git)
-        self.submodules = _submodules(git)
         self._blobs: dict[str, tuple[StatKey, str]] = {}
-        self._objects = LooseObjects.of(git)  # None: git writes the objects
-        self._index = _private_index(git)
-        weakref.finalize(self, self._index.unlink, missing_ok=True)
         self._last: tuple[Entries, str] | None = None
         self.last_scan = Scan()
+
+    # what the first scan finds out (in the worker thread the first snapshot runs in,
+    # so a task's first request does not wait for these four git calls)
+
+    @functools.cached_property
+    def ignored(self) -> set[str]:
+        """What git ignored when the scanner first looked (a task's start)."""
+        return _ignored(self.git)
+
+    @functools.cached_property
+    def submodules(self) -> dict[str, str]:
+        return _submodules(self.git)
+
+    @functools.cached_property
+    def _objects(self) -> LooseObjects | None:
+        return LooseObjects.of(self.git)  # None: git writes the objects
+
+    @functools.cached_property
+    def _index(self) -> Path:
+        index = _private_index(self.git)
+        weakref.finalize(self, index.unlink, missing_ok=True)
+        return index
 
     def snapshot(self) -> str:
         """The tree of the work tree as it is now (nothing is moved or staged)."""

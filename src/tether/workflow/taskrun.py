@@ -97,9 +97,8 @@ class RunOptions:
 
 
 def _note_left_out(setting: TaskSetting, worktree: GitWorkTree) -> None:
-    """Files too large to checkpoint are said once, at the start: no rollback or undo
-    can bring them back."""
-    worktree.snapshot()
+    """Files too large to checkpoint (found by the task's first snapshot) are said once,
+    at the start: no rollback or undo can bring them back."""
     large = worktree.left_out()
     if large:
         shown = ", ".join(f"{p} ({size / 1e6:.0f} MB)" for p, size in large[:5])
@@ -158,7 +157,6 @@ async def run_task(
     sandbox = sandbox_for(setting.root, setting.config, task.contract)
     _note_sandbox(setting, sandbox)
     worktree = GitWorkTree(checkpoints_for(setting.root, task.contract), setting.session)
-    _note_left_out(setting, worktree)
     policy = ActionPolicy(setting.root, own if setting.live is not None else task.contract)
     if setting.live is not None:
         setting.live.attach(policy)
@@ -239,6 +237,7 @@ def build_executor(
             session=setting.session,
         ),
         steering=setting.steering,
+        began=lambda: _note_left_out(setting, worktree),
     )
 
 

@@ -1,0 +1,19 @@
+"""The process's entry point and its heap: start-up creates ~70,000 objects that live
+as long as the process (modules, classes, functions), and the cyclic garbage collector
+would traverse them about a hundred times while they are imported (~35 ms of a
+`tether do`'s start-up on a 2-core VM). The collector is paused from the first line
+until a command has loaded what it uses; ``running.settle_heap`` then freezes what
+exists (the collector never looks at it again, so later collections are cheaper too)
+and resumes collecting what the command allocates."""
+
+from __future__ import annotations
+
+import gc
+
+
+def main() -> None:
+    """The ``tether`` console script (and ``python -m tether``)."""
+    gc.disable()
+    from tether.cli.app import main as run
+
+    run()

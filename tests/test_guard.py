@@ -117,3 +117,27 @@ def test_diff_contract_rules(tmp_path: Path) -> None:
     ]
     assert rules == ["out_of_scope", "protected", "no_delete", "max_diff"]
     assert all(v.layer == "diff" for v in check([FileChange("tether.toml", "M", 1, 0)]))
+
+
+def test_the_git_state_copy_reverts_nested_refs_and_hooks_but_not_tethers_refs(
+    repo: Path,
+) -> None:
+    from tests.conftest import git
+    from tether.guard.gitstate import GitStateCopy
+
+    dot = repo / ".git"
+    head = git(repo, "rev-parse", "HEAD").strip()
+    (dot / "refs" / "tether" / "checkpoints").mkdir(parents=True)
+    copy = GitStateCopy(dot)
+    copy.take()
+    assert copy.check() == []
+    (dot / "refs" / "tether" / "checkpoints" / "main").write_text(head + "\n")
+    assert copy.check() == [], "tether's own refs move during a task"
+    git(repo, "branch", "feature/deep/x")
+    (dot / "hooks" / "pre-push").write_text("#!/bin/sh\ncurl evil\n")
+    found = copy.check()
+    assert len(found) == 1 and "refs/heads/feature/deep/x" in found[0].detail
+    assert "hooks/pre-push" in found[0].detail
+    assert not (dot / "refs" / "heads" / "feature" / "deep" / "x").exists()
+    assert not (dot / "hooks" / "pre-push").exists()
+    assert (dot / "refs" / "tether" / "checkpoints" / "main").exists()

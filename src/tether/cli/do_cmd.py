@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 
 from tether.cli.rules_cmd import flag_rules, keep_option, rule_option
-from tether.ui.console import out
-
-if TYPE_CHECKING:
-    pass
+from tether.ui.console import Listener, out
 
 
 def do(
@@ -43,13 +38,13 @@ def do(
     Example: tether do "Add a --json flag to list" --scope 'src/app/**' --keep types
     """
     from tether.cli.running import run_cancellable
-    from tether.ui.progress import ProgressPrinter
+    from tether.ui.console import made_at_first_event
     from tether.workflow.do import do_task
     from tether.workflow.tasks import TaskFlags
     from tether.workspace import Workspace
 
     workspace = Workspace.open(need_repo=True)
-    workspace.log.subscribe(ProgressPrinter(out()))
+    workspace.log.subscribe(made_at_first_event(_progress))
     flags = TaskFlags(
         scope=tuple(scope),
         protect=tuple(protect),
@@ -61,6 +56,12 @@ def do(
     result = run_cancellable(lambda: do_task(workspace, instruction, flags, role, commit, detached))
     report(result)
     raise typer.Exit(result.status.exit_code)
+
+
+def _progress() -> Listener:
+    from tether.ui.progress import ProgressPrinter
+
+    return ProgressPrinter(out())
 
 
 def report(result: object) -> None:

@@ -33,12 +33,12 @@ def rule_option() -> Any:
 
 def flag_rules(ws: Workspace, keep: list[str], rule: list[str]) -> tuple[Rule, ...]:
     """``--keep`` and ``--rule``, compiled; each rule is echoed in its exact form."""
+    if not keep and not rule:
+        return ()
     from rich.markup import escape
 
     from tether.workflow.constraints import command_line_rules
 
-    if not keep and not rule:
-        return ()
     rules = command_line_rules(ws.root, keep, rule, note=lambda text: ws.log.note_once(text, text))
     for item in rules:
         if item.enforced:

@@ -96,9 +96,20 @@ class RunOptions:
         return replace(base, **overrides)  # type: ignore[arg-type]
 
 
-def _note_left_out(setting: TaskSetting, worktree: GitWorkTree) -> None:
-    """Files too large to checkpoint (found by the task's first snapshot) are said once,
-    at the start: no rollback or undo can bring them back."""
+def _say_at_start(
+    setting: TaskSetting, sandbox: Sandbox, worktree: GitWorkTree, gates: GateTiers | None
+) -> None:
+    """What the developer should know before any tool runs, said once the task has
+    started (after its first request went out): the sandbox, a task that no gate
+    verifies, files too large to checkpoint (no rollback or undo can bring them back)."""
+    _note_sandbox(setting, sandbox)
+    if gates is None or not gates.verifies:
+        setting.log.note_once(
+            "unverified",
+            "no task gates: VERIFY.md has no `## task` gate and the task no `accept:`, "
+            "so a done task is recorded as done, unverified (`tether init` writes a "
+            "VERIFY.md)",
+        )
     large = worktree.left_out()
     if large:
         shown = ", ".join(f"{p} ({size / 1e6:.0f} MB)" for p, size in large[:5])
@@ -155,7 +166,6 @@ async def run_task(
     if setting.live is not None:  # the sandbox and snapshots cover the live protect rules
         task = replace(task, contract=own.with_rules(setting.live.rules))
     sandbox = sandbox_for(setting.root, setting.config, task.contract)
-    _note_sandbox(setting, sandbox)
     worktree = GitWorkTree(checkpoints_for(setting.root, task.contract), setting.session)
     policy = ActionPolicy(setting.root, own if setting.live is not None else task.contract)
     if setting.live is not None:
@@ -166,13 +176,6 @@ async def run_task(
         executor = build_executor(
             setting, task, model, options, (policy, (steps, sandbox), skills), worktree, reviewer
         )
-        if executor.gates is None or not executor.gates.verifies:
-            setting.log.note_once(
-                "unverified",
-                "no task gates: VERIFY.md has no `## task` gate and the task no `accept:`, "
-                "so a done task is recorded as done, unverified (`tether init` writes a "
-                "VERIFY.md)",
-            )
         try:
             result = await executor.run(task, _prompt(setting, task, options, skills))
         finally:
@@ -212,6 +215,7 @@ def build_executor(
     root, config = setting.root, setting.config
     policy, (steps, sandbox), skills = guarded
     git_dir = git_dir_of(root)
+    gates = gates_for(setting, task, sandbox, reviewer)
     guard = TaskStepGuard(
         worktree,
         DiffContract(policy),
@@ -225,7 +229,7 @@ def build_executor(
         worktree=worktree,
         guard=guard,
         events=setting.log,
-        gates=gates_for(setting, task, sandbox, reviewer),
+        gates=gates,
         shaper=SmallModelGuide(policy, root) if model.info.provider == "local" else None,
         settings=LoopSettings(
             max_output_tokens=options.max_output_tokens,
@@ -237,7 +241,7 @@ def build_executor(
             session=setting.session,
         ),
         steering=setting.steering,
-        began=lambda: _note_left_out(setting, worktree),
+        began=lambda: _say_at_start(setting, sandbox, worktree, gates),
     )
 
 

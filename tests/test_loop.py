@@ -182,13 +182,21 @@ class SlowFirstSnapshot:
         monkeypatch.setattr(TreeScanner, "snapshot", slow)
 
 
-def test_the_first_request_goes_out_while_the_base_is_recorded_and_no_tool_runs_before(
-    repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+SlowStart = tuple[ScriptedModel, SlowFirstSnapshot, TaskSetting]
+
+
+@pytest.fixture
+def slow_start(repo: Path, monkeypatch: pytest.MonkeyPatch) -> SlowStart:
+    """The calc repository, a model that edits then is done, a slow first snapshot."""
     calc(repo)
     model = ScriptedModel({"default": [EDIT, tool("done", summary="ok")]})
-    slow = SlowFirstSnapshot(monkeypatch, model)
-    where = setting(repo)
+    return model, SlowFirstSnapshot(monkeypatch, model), setting(repo)
+
+
+def test_the_first_request_goes_out_while_the_base_is_recorded_and_no_tool_runs_before(
+    repo: Path, slow_start: SlowStart
+) -> None:
+    model, slow, where = slow_start
     seen: list[dict[str, Any]] = []
     where.log.subscribe(seen.append)
     result = asyncio.run(run_task(where, Task("Fix add"), model, RunOptions()))
@@ -203,12 +211,9 @@ def test_the_first_request_goes_out_while_the_base_is_recorded_and_no_tool_runs_
 
 
 def test_ctrl_c_while_the_base_is_recorded_ends_the_task_with_the_base_kept(
-    repo: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Path, slow_start: SlowStart
 ) -> None:
-    calc(repo)
-    model = ScriptedModel({"default": [EDIT, tool("done", summary="ok")]})
-    slow = SlowFirstSnapshot(monkeypatch, model)
-    where = setting(repo)
+    model, slow, where = slow_start
 
     async def cancel_during_the_snapshot() -> Any:
         running = asyncio.ensure_future(run_task(where, Task("Fix add"), model, RunOptions()))

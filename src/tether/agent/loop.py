@@ -46,8 +46,8 @@ from tether.guard.stepguard import StepVerdict
 from tether.models.types import Completion, Model, ModelRequest
 from tether.tools.toolbox import ToolOutcome
 
-# the first request in flight and when it was sent
-_Pending = tuple["asyncio.Future[Completion]", float]
+# the first request in flight, when it was sent, when its answer was complete
+_Pending = tuple["asyncio.Future[Completion]", float, list[float]]
 
 NO_TOOL_LIMIT = 3
 NUDGE = "Use the tools to make progress, or call done(summary) when the task is complete."
@@ -127,13 +127,16 @@ class Executor:
         if self.shaper is not None and task.base_checkpoint:
             return None
         request = self._request(1, task, prompt, last_tool="", changed=False)
-        return asyncio.ensure_future(self.model.complete(request)), time.perf_counter()
+        sent, answered = time.perf_counter(), list[float]()
+        pending = asyncio.ensure_future(self.model.complete(request))
+        pending.add_done_callback(lambda _: answered.append(time.perf_counter()))
+        return pending, sent, answered
 
     async def _drop_first(self) -> None:
         """A first request the task ended without reading (stopped, a git error)."""
         if self._first is None:
             return
-        (pending, _), self._first = self._first, None
+        (pending, _, _), self._first = self._first, None
         pending.cancel()
         with contextlib.suppress(BaseException):
             await pending
@@ -220,10 +223,13 @@ class Executor:
     async def _complete(
         self, number: int, task: Task, prompt: TaskPrompt, run: RunState
     ) -> tuple[Completion, float]:
-        """The step's answer and the seconds from its request (sent early for step 1)."""
+        """The step's answer and the model's seconds, from the request to the answer
+        (step 1's went out early: its seconds end when its answer was complete, not when
+        the start's work let the loop read it)."""
         if self._first is not None:
-            (pending, sent), self._first = self._first, None
-            return await pending, time.perf_counter() - sent
+            (pending, sent, answered), self._first = self._first, None
+            completion = await pending
+            return completion, (answered[0] if answered else time.perf_counter()) - sent
         sent = time.perf_counter()
         completion = await self.model.complete(self._request(number, task, prompt, run.last_tool))
         return completion, time.perf_counter() - sent

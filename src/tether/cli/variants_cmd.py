@@ -11,7 +11,10 @@ from tether.cli.rules_cmd import flag_rules, keep_option, rule_option
 from tether.ui.console import out
 
 if TYPE_CHECKING:
+    from tether.agent.task import Task
     from tether.variants.store import RunRecord
+    from tether.workflow.tasks import TaskFlags
+    from tether.workspace import Workspace
 
 
 def cluster_option() -> Any:
@@ -54,8 +57,7 @@ def variants(
     from tether.variants.gallery import write_gallery
     from tether.variants.rubric import load_weights
     from tether.variants.run import VariantPlan, run_variants
-    from tether.workflow.planfile import load_plan
-    from tether.workflow.tasks import TaskFactory, TaskFlags
+    from tether.workflow.tasks import TaskFlags
     from tether.workspace import Workspace
 
     ws = Workspace.open(need_repo=True)
@@ -66,9 +68,8 @@ def variants(
         max_steps=max_steps,
         rules=flag_rules(ws, keep, rule),
     )
-    factory = TaskFactory(ws.root, ws.config.config)
     plan = VariantPlan(
-        task=factory.from_target(target, flags, lambda: load_plan(ws)),
+        task=_task_of(ws, target, flags),
         count=count,
         styles=[s.strip() for s in styles.split(",") if s.strip()],
         concurrency=concurrency,
@@ -85,6 +86,14 @@ def variants(
         )
     )
     show(record, write_gallery(ws.root, record))
+
+
+def _task_of(ws: Workspace, target: str, flags: TaskFlags) -> Task:
+    """An instruction, or a PLAN.md task id, as the task the variants attempt."""
+    from tether.workflow.planfile import load_plan
+    from tether.workflow.tasks import TaskFactory
+
+    return TaskFactory(ws.root, ws.config.config).from_target(target, flags, lambda: load_plan(ws))
 
 
 def chosen_cluster(flag: str | None, configured: str | None) -> str | None:

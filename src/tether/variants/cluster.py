@@ -229,56 +229,83 @@ async def map_jobs(
     or ``failed`` (with a one-line reason) for each as it ends. Disconnects at the end."""
     ray = cluster.connected().ray
     try:
-        desk = ray.remote(_Desk).options(num_cpus=0).remote()
-        base = ray.put(base_bundle(Git(root), base_ref))
-        env = cluster.env_vars
-        task = ray.remote(_task).options(
-            max_retries=0,
-            num_cpus=cluster.cpus,
-            runtime_env={"env_vars": env} if env else None,
+        run = _Mapped(
+            cluster, ray, base_bundle(Git(root), base_ref), listener, min(jobs, default=0)
         )
         limit = asyncio.Semaphore(cluster.concurrency or max(1, len(jobs)))
-        cancelled: list[Any] = []
-        first = min(jobs, default=0)
-        printers: dict[int, Callable[[dict[str, Any]], None]] = {}
-
-        def deliver(events: list[tuple[int, dict[str, Any]]]) -> None:
-            for k, event in events:  # one listener per job, as locally (it keeps state)
-                if k not in printers:
-                    printers[k] = listener(k)
-                printers[k](event)
-
-        pump = asyncio.create_task(_pump(desk, deliver))
 
         async def one(k: int, job: J) -> None:
             async with limit:
-                ref = task.remote(body, job, k, base, desk)
-                try:
-                    result = await ref
-                except asyncio.CancelledError:
-                    ray.cancel(ref, force=True)
-                    cancelled.append(ref)
-                    raise
-                except Exception as exc:  # a dead worker, a lost node, an error in the task
-                    failed(k, failure_reason(exc))
-                else:
-                    done(k, result)
-                finally:
-                    if k == first:  # never leave the others waiting on the warm-up
-                        desk.open.remote()
+                await run.one(k, job, body, done, failed)
 
+        pump = asyncio.create_task(_pump(run.desk, run.deliver))
         try:
             await asyncio.gather(*(one(k, job) for k, job in jobs.items()))
         finally:
             pump.cancel()
-            if cancelled:  # Ctrl-C: the cancellations reach the workers before we leave
-                ray.wait(cancelled, num_returns=len(cancelled), timeout=CANCEL_WAIT_S)
-            else:
-                deliver(await desk.drain.remote())
+            await run.finish()
     finally:
         ray.shutdown()
         cluster.ray = None
         cluster.flush_messages()
+
+
+class _Mapped:
+    """One ``map_jobs``: the shared base, the desk, the task's Ray options, the printers
+    (one listener per job, as locally: it keeps state) and what Ctrl-C cancelled."""
+
+    def __init__(self, cluster: Cluster, ray: Any, base: bytes, listener: Listener, first: int):
+        self.ray = ray
+        self.desk = ray.remote(_Desk).options(num_cpus=0).remote()
+        self.base = ray.put(base)
+        env = cluster.env_vars
+        self.task = ray.remote(_task).options(
+            max_retries=0,
+            num_cpus=cluster.cpus,
+            runtime_env={"env_vars": env} if env else None,
+        )
+        self.listener = listener
+        self.first = first
+        self.printers: dict[int, Callable[[dict[str, Any]], None]] = {}
+        self.cancelled: list[Any] = []
+
+    def deliver(self, events: list[tuple[int, dict[str, Any]]]) -> None:
+        for k, event in events:
+            if k not in self.printers:
+                self.printers[k] = self.listener(k)
+            self.printers[k](event)
+
+    async def one(
+        self,
+        k: int,
+        job: J,
+        body: Body[J, R],
+        done: Callable[[int, R], None],
+        failed: Callable[[int, str], None],
+    ) -> None:
+        ref = self.task.remote(body, job, k, self.base, self.desk)
+        try:
+            result = await ref
+        except asyncio.CancelledError:
+            self.ray.cancel(ref, force=True)
+            self.cancelled.append(ref)
+            raise
+        except Exception as exc:  # a dead worker, a lost node, an error in the task
+            failed(k, failure_reason(exc))
+        else:
+            done(k, result)
+        finally:
+            if k == self.first:  # never leave the others waiting on the warm-up
+                self.desk.open.remote()
+
+    async def finish(self) -> None:
+        """Ctrl-C: the cancellations reach the workers before we leave; otherwise the
+        events still on the desk are shown."""
+        if self.cancelled:
+            cancelled = self.cancelled
+            self.ray.wait(cancelled, num_returns=len(cancelled), timeout=CANCEL_WAIT_S)
+        else:
+            self.deliver(await self.desk.drain.remote())
 
 
 async def _pump(desk: Any, deliver: Callable[[list[tuple[int, dict[str, Any]]]], None]) -> None:

@@ -24,6 +24,7 @@ for _name in list(os.environ):
     if _name.startswith("TETHER_") and _name != "TETHER_LOOPBACK_ONLY":
         del os.environ[_name]
 os.environ["XDG_CONFIG_HOME"] = "/nonexistent/tether-tests-config"
+os.environ["TETHER_WARM"] = "off"  # a developer's warm tether never runs the tests' commands
 
 _real_connect = socket.socket.connect
 

@@ -23,6 +23,7 @@ from tether.cli import (
     skills_cmd,
     variants_cmd,
     verify_cmd,
+    warm_cmd,
 )
 from tether.errors import TetherError
 from tether.telemetry import end_sessions, set_invocation
@@ -64,6 +65,7 @@ app.command("runs")(variants_cmd.runs)
 app.command("pick")(variants_cmd.pick)
 app.command("serve")(variants_cmd.serve)
 app.command("fake-model")(fake_model_cmd.fake_model)
+app.command("warm")(warm_cmd.warm_cmd)
 app.add_typer(skills_cmd.app, name="skills")
 
 

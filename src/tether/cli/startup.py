@@ -12,7 +12,16 @@ import gc
 
 
 def main() -> None:
-    """The ``tether`` console script (and ``python -m tether``)."""
+    """The ``tether`` console script (and ``python -m tether``): a warm process runs
+    the command when one serves this environment (``warm.py``), else it runs here."""
+    import os
+    import sys
+
+    from tether.cli.warm import hand_over
+
+    code = hand_over(sys.argv)
+    if code is not None:
+        os._exit(code)
     gc.disable()
     from tether.cli.app import main as run
 

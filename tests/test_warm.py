@@ -1,0 +1,190 @@
+"""The resident process (`tether warm`): commands handed to it run as they would cold —
+the client's folder, environment, streams, exit code and signals — and it steps aside
+when it cannot stand in (changed code, an unsafe folder, stopped)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import TETHER, run_tether
+from tests.helpers import git_out, model_env, processes_with, tool
+from tether.testing.server import ScriptedServer
+
+EDIT = {
+    "default": [
+        tool("edit_file", path="README.md", search="# sample", replace="# warm sample"),
+        tool("done", summary="the title says warm"),
+    ]
+}
+
+
+@pytest.fixture
+def warm_env() -> Iterator[dict[str, str]]:
+    """A socket folder of this test's own (short: a socket path has 108 bytes), and the
+    warm process in it stopped afterwards."""
+    folder = tempfile.mkdtemp(prefix="tw")
+    env = {"TETHER_WARM": "on", "TETHER_WARM_DIR": folder}
+    yield env
+    run_tether("warm", "--stop", cwd=Path(folder), env=env)
+    deadline = time.monotonic() + 10
+    while list(Path(folder).glob("*.sock")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in processes_with(folder):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _start(env: dict[str, str], cwd: Path) -> None:
+    started = run_tether("warm", cwd=cwd, env=env)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "warm tether: pid" in started.stdout
+
+
+def _status(env: dict[str, str], cwd: Path) -> str:
+    return run_tether("warm", "--status", cwd=cwd, env=env).stdout
+
+
+def _served(env: dict[str, str], cwd: Path) -> int:
+    text = _status(env, cwd)
+    assert "commands served" in text, text
+    return int(text.split(" commands served")[0].rsplit(" ", 1)[1])
+
+
+def test_a_task_handed_to_the_warm_process_runs_in_the_clients_folder_and_environment(
+    repo: Path, scripted: Callable[..., ScriptedServer], warm_env: dict[str, str]
+) -> None:
+    _start(warm_env, repo)  # started without the model's settings
+    server = scripted(EDIT)
+    result = run_tether("do", "Say warm", "--scope", "README.md", cwd=repo,
+                        env={**warm_env, **model_env(server)})  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "done" in result.stdout.splitlines()[-1]  # its stdout is the client's pipe
+    assert (repo / "README.md").read_text() == "# warm sample\n"
+    assert len(server.requests) == 2
+    assert _served(warm_env, repo) == 1
+    assert "running now: none" in _status(warm_env, repo)
+
+
+def test_a_user_mistake_keeps_its_message_and_exit_code(
+    tmp_path: Path, warm_env: dict[str, str]
+) -> None:
+    _start(warm_env, tmp_path)
+    cold = run_tether("status", cwd=tmp_path, env={"TETHER_WARM": "off"})
+    warm = run_tether("status", cwd=tmp_path, env=warm_env)
+    assert _served(warm_env, tmp_path) == 1
+    said = (warm.returncode, warm.stdout, warm.stderr)
+    assert said == (cold.returncode, cold.stdout, cold.stderr)
+    assert warm.returncode == 2 and "not inside a git repository" in warm.stderr
+
+
+@pytest.mark.parametrize("mode", ["off", "on"])
+def test_ctrl_c_reaches_the_task_as_it_does_cold(
+    repo: Path, scripted: Callable[..., ScriptedServer], warm_env: dict[str, str], mode: str
+) -> None:
+    marker = f"warm-ctrl-c-{mode}-{os.getpid()}"
+    script = {"default": [tool("run", command=f"sleep 60 # {marker}"), tool("done", summary="x")]}
+    server = scripted(script)
+    if mode == "on":
+        _start(warm_env, repo)
+    proc = _popen(["do", "Wait", "--scope", "README.md"], repo,
+                  {**warm_env, "TETHER_WARM": mode, **model_env(server)})  # fmt: skip
+    _wait_for(lambda: processes_with(marker), "the command started")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err, err
+    _wait_for(lambda: not processes_with(marker), "the command was stopped")
+    assert git_out(repo, "status", "--porcelain") == ""
+    if mode == "on":
+        assert _served(warm_env, repo) == 1
+
+
+def test_a_client_killed_outright_takes_its_task_with_it(
+    repo: Path, scripted: Callable[..., ScriptedServer], warm_env: dict[str, str]
+) -> None:
+    marker = f"warm-killed-{os.getpid()}"
+    server = scripted({"default": [tool("run", command=f"sleep 60 # {marker}")]})
+    _start(warm_env, repo)
+    proc = _popen(["do", "Wait", "--scope", "README.md"], repo, {**warm_env, **model_env(server)})
+    _wait_for(lambda: processes_with(marker), "the command started")
+    child = int(_status(warm_env, repo).split("running now: ")[1].split()[0])
+    proc.kill()
+    proc.communicate(timeout=10)
+    _wait_for(lambda: not Path(f"/proc/{child}").exists(), "the warm child was killed")
+    _wait_for(lambda: not processes_with(marker), "its command was stopped")
+    assert "running now: none" in _status(warm_env, repo)
+
+
+def test_changed_code_is_run_cold_and_the_warm_process_reloads(
+    repo: Path, tmp_path: Path, warm_env: dict[str, str]
+) -> None:
+    extra = tmp_path / "extra"  # an import folder: installing a package changes it
+    extra.mkdir()
+    env = {**warm_env, "PYTHONPATH": str(extra)}
+    _start(env, repo)
+    first = _status(env, repo).split(",")[0]
+    assert run_tether("checkpoints", cwd=repo, env=env).returncode == 0
+    assert _served(env, repo) == 1
+    (extra / "newly_installed.py").write_text("")
+    again = run_tether("checkpoints", cwd=repo, env=env)
+    assert again.returncode == 0, again.stderr  # refused, so it ran cold
+    _wait_for(lambda: "0 commands served" in _status(env, repo), "a fresh process answers")
+    assert _status(env, repo).split(",")[0] == first  # the same pid, re-executed
+    assert run_tether("checkpoints", cwd=repo, env=env).returncode == 0
+    assert _served(env, repo) == 1
+
+
+def test_another_interpreter_path_is_not_served(repo: Path, warm_env: dict[str, str]) -> None:
+    _start(warm_env, repo)
+    other = run_tether("checkpoints", cwd=repo, env={**warm_env, "PYTHONPATH": str(repo)})
+    assert other.returncode == 0, other.stderr
+    assert _served(warm_env, repo) == 0
+
+
+def test_a_folder_others_can_enter_holds_no_socket(tmp_path: Path, repo: Path) -> None:
+    folder = tmp_path / "open"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    env = {"TETHER_WARM": "on", "TETHER_WARM_DIR": str(folder)}
+    refused = run_tether("warm", cwd=repo, env=env)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "others may use it (mode 755)" in refused.stderr
+    assert "chmod 700" in refused.stderr and "Traceback" not in refused.stderr
+    assert list(folder.iterdir()) == []
+    assert run_tether("checkpoints", cwd=repo, env=env).returncode == 0  # cold
+
+
+def test_stop_ends_it_and_commands_run_cold(repo: Path, warm_env: dict[str, str]) -> None:
+    _start(warm_env, repo)
+    again = run_tether("warm", cwd=repo, env=warm_env)
+    assert "Already warm." in again.stdout
+    stopped = run_tether("warm", "--stop", cwd=repo, env=warm_env)
+    assert "Stopped 1 warm tether(s)" in stopped.stdout, stopped.stdout
+    folder = Path(warm_env["TETHER_WARM_DIR"])
+    _wait_for(lambda: not list(folder.glob("*.sock")), "the socket is gone")
+    status = run_tether("warm", "--status", cwd=repo, env=warm_env)
+    assert status.returncode == 1 and "No warm tether" in status.stdout
+    assert run_tether("checkpoints", cwd=repo, env=warm_env).returncode == 0
+
+
+def _popen(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    full = {**os.environ, "PATH": path, "NO_COLOR": "1", **env}
+    return subprocess.Popen([*TETHER, *args], cwd=cwd, env=full, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+
+
+def _wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting: {what}"
+        time.sleep(0.05)

@@ -124,6 +124,32 @@ def test_a_client_killed_outright_takes_its_task_with_it(
     assert "running now: none" in _status(warm_env, repo)
 
 
+def test_ctrl_z_stops_the_task_with_its_client_and_fg_resumes_both(
+    repo: Path, scripted: Callable[..., ScriptedServer], warm_env: dict[str, str]
+) -> None:
+    marker = f"warm-ctrl-z-{os.getpid()}"
+    server = scripted({"default": [tool("run", command=f"sleep 60 # {marker}")]})
+    _start(warm_env, repo)
+    proc = _popen(["do", "Wait", "--scope", "README.md"], repo, {**warm_env, **model_env(server)})
+    _wait_for(lambda: processes_with(marker), "the command started")
+    child = int(_status(warm_env, repo).split("running now: ")[1].split()[0])
+    proc.send_signal(signal.SIGTSTP)
+    _wait_for(lambda: _state(proc.pid) == "T" and _state(child) == "T", "both stopped")
+    proc.send_signal(signal.SIGCONT)
+    _wait_for(lambda: _state(proc.pid) != "T" and _state(child) != "T", "both resumed")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+
+
+def _state(pid: int) -> str:
+    """The process's state letter (T: stopped) from /proc."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
 def test_changed_code_is_run_cold_and_the_warm_process_reloads(
     repo: Path, tmp_path: Path, warm_env: dict[str, str]
 ) -> None:

@@ -35,6 +35,7 @@ class ProgressPrinter:
         live = console.is_terminal and not brief if live is None else live
         self.waiting = GatesWaiting(console, live, self.prefix)
         self._held: list[dict[str, Any]] = []  # fix-tier gates: shown after their step
+        self._context_band = -1  # the tenth of the context last shown
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = str(event.get("type"))
@@ -143,7 +144,14 @@ class ProgressPrinter:
                 self.console.print(f"{self.prefix}        [dim]full output: {event['log']}[/]")
 
     def _on_context(self, event: dict[str, Any]) -> None:
+        """Shown when the context enters a new tenth of what it may hold before the
+        handoff (the first reading included), not after every step: twenty meter lines
+        between twenty step lines were noise, and each cost a render between calls."""
         used, limit = int(event.get("used") or 0), int(event.get("limit") or 1)
+        band = min(10, used * 10 // limit)
+        if band <= self._context_band:
+            return
+        self._context_band = band
         eta = event.get("eta_s")
         left = f" · handoff in ~{eta:.0f}s" if isinstance(eta, (int, float)) else ""
         self.console.print(

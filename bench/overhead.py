@@ -102,6 +102,9 @@ def run_once(args: argparse.Namespace, setting: str) -> dict[str, float]:
     gaps = [b["arrived"] - a["answered"] for a, b in itertools.pairwise(times)]
     model = sum(t["answered"] - t["arrived"] for t in times)
     wall = exited - spawned
+    by_tool: dict[str, list[float]] = {}
+    for step, gap in zip(steps, gaps, strict=False):  # the gap after a step is its tool's
+        by_tool.setdefault(step["tools"][0]["name"] if step["tools"] else "-", []).append(gap)
     return {
         "wall": wall,
         "model (server)": model,
@@ -110,6 +113,7 @@ def run_once(args: argparse.Namespace, setting: str) -> dict[str, float]:
         "spawn to first request": times[0]["arrived"] - spawned,
         "between calls (median)": statistics.median(gaps),
         "between calls (max)": max(gaps),
+        **{f"  after {name} (median)": statistics.median(g) for name, g in sorted(by_tool.items())},
         "last answer to exit": exited - times[-1]["answered"],
         "harness in the loop (sum)": sum(e["harness_s"] for e in steps),
         "tools in the loop (sum)": sum(e["tools_s"] for e in steps),

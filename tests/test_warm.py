@@ -4,6 +4,7 @@ when it cannot stand in (changed code, an unsafe folder, stopped)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -167,6 +168,35 @@ def test_changed_code_is_run_cold_and_the_warm_process_reloads(
     assert _status(env, repo).split(",")[0] == first  # the same pid, re-executed
     assert run_tether("checkpoints", cwd=repo, env=env).returncode == 0
     assert _served(env, repo) == 1
+
+
+def test_the_task_has_its_clients_limits_and_niceness(
+    repo: Path, scripted: Callable[..., ScriptedServer], warm_env: dict[str, str]
+) -> None:
+    probe = "echo nofile=$(ulimit -n) nice=$(nice)"
+    server = scripted({"default": [tool("run", command=probe), *EDIT["default"]]})
+    _start(warm_env, repo)
+    inner = " ".join([*TETHER, "do", "Probe", "--scope", "README.md"])
+    shell = ["nice", "-n", "3", "sh", "-c", f"ulimit -n 400 && exec {inner}"]
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    env = {**os.environ, "PATH": path, **warm_env, **model_env(server)}
+    done = subprocess.run(shell, cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _served(warm_env, repo) == 1
+    told = json.dumps(server.requests[1]["body"]["messages"][-1])
+    assert "nofile=400 nice=3" in told, told
+
+
+def test_a_client_with_limits_above_the_servers_runs_cold(
+    repo: Path, warm_env: dict[str, str]
+) -> None:
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    env = {**os.environ, "PATH": path, **warm_env}
+    low = f"ulimit -n 256 && exec {' '.join([*TETHER, 'warm'])}"
+    subprocess.run(["sh", "-c", low], cwd=repo, env=env, check=True, capture_output=True)
+    cold = run_tether("checkpoints", cwd=repo, env=warm_env)
+    assert cold.returncode == 0, cold.stderr
+    assert _served(warm_env, repo) == 0
 
 
 def test_another_interpreter_path_is_not_served(repo: Path, warm_env: dict[str, str]) -> None:

@@ -33,6 +33,8 @@ HANDED_OVER = frozenset(
     }
 )
 FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGWINCH", "SIGUSR1", "SIGUSR2")
+RLIMITS = ("RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK")
+RLIMITS += ("RLIMIT_NOFILE", "RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_MEMLOCK")
 _FLAGS = ("optimize", "isolated", "no_site", "no_user_site", "safe_path", "utf8_mode")
 
 
@@ -42,7 +44,8 @@ def key() -> tuple[Any, ...]:
     (``python`` and ``python3.11`` in one virtual environment are one interpreter.)"""
     flags = tuple(getattr(sys.flags, name, None) for name in _FLAGS)
     binary = os.path.realpath(sys.executable)
-    return (binary, sys.prefix, sys.version, tuple(sys.path[1:]), flags)
+    encoding = sys.getfilesystemencoding()
+    return (binary, sys.prefix, sys.version, tuple(sys.path[1:]), flags, encoding)
 
 
 def directory() -> str:
@@ -133,6 +136,17 @@ def _streams() -> list[tuple[Any, ...]]:
     return specs
 
 
+def limits() -> dict[str, Any]:
+    """This process's resource limits and niceness (``nice tether do``, ``ulimit -n``),
+    which the child must have too: it starts with the server's."""
+    import resource
+
+    return {
+        "rlimits": {name: resource.getrlimit(getattr(resource, name)) for name in RLIMITS},
+        "nice": os.getpriority(os.PRIO_PROCESS, 0),
+    }
+
+
 def _in_background() -> bool:
     """A background job reading its terminal would be stopped (SIGTTIN) if cold; the
     warm child is outside the terminal's session and would read it, so it runs cold."""
@@ -162,6 +176,7 @@ def hand_over(argv: list[str]) -> int | None:
             "env": dict(os.environ),
             "umask": mask,
             "streams": _streams(),
+            **limits(),
         }
     except OSError:  # a deleted working directory, a closed stream: cold says why
         sock.close()

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import gc
 import io
+import locale
 import os
+import resource
 import signal
 import sys
 import tempfile
@@ -37,7 +39,9 @@ def become(request: dict[str, Any], fds: list[int]) -> None:
             os.close(fd)
     os.environ.clear()
     os.environ.update(request["env"])
+    locale.setlocale(locale.LC_CTYPE, "")  # as Python's start-up does, from this env
     time.tzset()
+    _limits(request)
     tempfile.tempdir = None  # gettempdir() answers for this environment's TMPDIR
     sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
     os.umask(int(request["umask"]))
@@ -49,6 +53,28 @@ def become(request: dict[str, Any], fds: list[int]) -> None:
         print(f"tether: cannot enter {request['cwd']}: {exc.strerror}", file=sys.stderr)
         os._exit(1)
     gc.disable()  # as startup.main: settle_heap resumes it where long work starts
+
+
+def unmatched(request: dict[str, Any]) -> str:
+    """Why a child could not take on the client's limits (checked before the fork): an
+    unprivileged process can lower its limits and raise its niceness, not the reverse."""
+    for name, (_, hard) in dict(request.get("rlimits") or {}).items():
+        _, own = resource.getrlimit(getattr(resource, name))
+        if own != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > own):
+            return f"the client's {name} is above this process's"
+    if int(request.get("nice", 0)) < os.getpriority(os.PRIO_PROCESS, 0):
+        return "the client is less nice than this process"
+    return ""
+
+
+def _limits(request: dict[str, Any]) -> None:
+    for name, (soft, hard) in dict(request.get("rlimits") or {}).items():
+        which = getattr(resource, name)
+        if resource.getrlimit(which) != (soft, hard):
+            resource.setrlimit(which, (soft, hard))
+    nice = int(request.get("nice", 0))
+    if nice != os.getpriority(os.PRIO_PROCESS, 0):
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
 def _streams(specs: list[tuple[Any, ...]]) -> None:

@@ -185,6 +185,8 @@ class Server:
             return "another interpreter or import path"
         if len(fds) != 3:
             return "the standard streams did not arrive"
+        if unmatched := warm_child.unmatched(request):
+            return unmatched
         if fingerprint() != self.fingerprint:
             self.stopping = "stale"
             return "tether's code changed since this process loaded it"

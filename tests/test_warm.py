@@ -199,6 +199,22 @@ def test_a_client_with_limits_above_the_servers_runs_cold(
     assert _served(warm_env, repo) == 0
 
 
+def test_auto_starts_one_after_a_cold_command_and_only_one(
+    repo: Path, warm_env: dict[str, str]
+) -> None:
+    auto = {**warm_env, "TETHER_WARM": "auto"}
+    together = [_popen(["checkpoints"], repo, auto) for _ in range(3)]  # all find none
+    for proc in together:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, out + err
+    _wait_for(lambda: "commands served" in _status(auto, repo), "one was started")
+    assert _served(auto, repo) == 0  # those three ran cold
+    assert run_tether("checkpoints", cwd=repo, env=auto).returncode == 0
+    assert _served(auto, repo) == 1
+    folder = warm_env["TETHER_WARM_DIR"]
+    _wait_for(lambda: len(processes_with(folder)) == 1, "the other starters gave way")
+
+
 def test_another_interpreter_path_is_not_served(repo: Path, warm_env: dict[str, str]) -> None:
     _start(warm_env, repo)
     other = run_tether("checkpoints", cwd=repo, env={**warm_env, "PYTHONPATH": str(repo)})

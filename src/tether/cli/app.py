@@ -23,6 +23,7 @@ from tether.cli import (
     skills_cmd,
     variants_cmd,
     verify_cmd,
+    warm,
     warm_cmd,
 )
 from tether.errors import TetherError
@@ -118,4 +119,6 @@ def leave(code: int) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to say
             stream.flush()
+    if warm.start_after:  # TETHER_WARM=auto: the next command finds one
+        warm_cmd.start_in_background()
     os._exit(code)

@@ -3,6 +3,7 @@ this environment hand themselves to (``warm.py``, ``warm_server.py``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import typer
 from tether.cli import warm
 from tether.errors import TetherError, UsageError
 
+IDLE_MIN = 60.0  # minutes without a command before it stops itself
 START_S = 30.0  # a cold start on a loaded machine imports for a few seconds
 
 
@@ -24,7 +26,7 @@ def warm_cmd(
     ),
     status: bool = typer.Option(False, "--status", help="Say whether it runs, and what."),
     idle: float = typer.Option(
-        60.0, "--idle", min=0.1, help="Minutes without a command before it stops itself."
+        IDLE_MIN, "--idle", min=0.1, help="Minutes without a command before it stops itself."
     ),
 ) -> None:
     """Keep a warm tether resident: later commands start in ~0.1 s instead of ~0.5 s.
@@ -32,7 +34,8 @@ def warm_cmd(
     The resident process has tether's modules loaded and forks one child per command
     (`do`, `run`, `verify`, `status`, ...); the child gets your terminal, working folder,
     environment and arguments, and your Ctrl-C. The live session (`tether`, `tether pair`)
-    always starts cold. Set TETHER_WARM=off to run a command cold anyway.
+    always starts cold. TETHER_WARM=off runs a command cold anyway; TETHER_WARM=auto
+    starts one whenever a command found none.
     """
     folder = warm.directory()
     if stop:
@@ -97,12 +100,16 @@ def _stop(folder: str) -> None:
     print(f"Stopped {stopped} warm tether(s){note}; commands start cold again.")
 
 
-def _start(folder: str, idle_s: float) -> None:
-    _make_folder(folder)
-    answer = _ask(folder, {"op": "status"})
-    if isinstance(answer, dict):
-        print("Already warm.\n" + _describe(answer))
-        return
+def start_in_background() -> None:
+    """For ``TETHER_WARM=auto``: start one without waiting or saying anything (a folder
+    that cannot hold the socket leaves commands cold, as without the setting)."""
+    folder = warm.directory()
+    with contextlib.suppress(OSError, UsageError, TetherError):
+        _make_folder(folder)
+        _spawn(folder, IDLE_MIN * 60)
+
+
+def _spawn(folder: str, idle_s: float) -> tuple[subprocess.Popen[bytes], Path]:
     log = Path(warm.socket_path(folder)).with_suffix(".log")
     with open(log, "ab") as err:
         serve = "from tether.cli.warm_server import main; main()"
@@ -114,6 +121,16 @@ def _start(folder: str, idle_s: float) -> None:
             stderr=err,
             start_new_session=True,
         )
+    return process, log
+
+
+def _start(folder: str, idle_s: float) -> None:
+    _make_folder(folder)
+    answer = _ask(folder, {"op": "status"})
+    if isinstance(answer, dict):
+        print("Already warm.\n" + _describe(answer))
+        return
+    process, log = _spawn(folder, idle_s)
     deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
         answer = _ask(folder, {"op": "status"})

@@ -46,6 +46,7 @@ class Server:
     last: float = field(default_factory=time.monotonic)
     stopping: str = ""  # why it stops taking commands ("stop", "stale", "idle")
     fingerprint: dict[str, int] = field(default_factory=dict)
+    lock: int = -1  # the environment's lock (``_only_one``)
 
     def open(self) -> None:
         path = warm.socket_path(self.folder)
@@ -75,6 +76,8 @@ class Server:
     def release(self) -> None:
         """In a child: close every descriptor of the server's."""
         signal.set_wakeup_fd(-1)
+        if self.lock >= 0:
+            os.close(self.lock)  # a child holding it would keep a new server out
         self.selector.close()
         for sock in (self.listener, self.wake_r, self.wake_w):
             sock.close()
@@ -307,13 +310,28 @@ def load() -> None:
             importlib.import_module(name)
 
 
+def _only_one(folder: str) -> int:
+    """The environment's lock, held for the server's life: two commands that each start
+    one (``TETHER_WARM=auto``) leave one server, not two racing for the socket."""
+    import fcntl
+
+    fd = os.open(warm.socket_path(folder)[: -len(".sock")] + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise SystemExit("tether warm: another one serves this environment") from None
+    return fd
+
+
 def main() -> None:
     """``python -c 'from tether.cli.warm_server import main; main()' FOLDER IDLE_S``."""
     folder, idle_s = sys.argv[1], float(sys.argv[2])
+    lock = _only_one(folder)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     gc.disable()
     load()
     server = Server(folder, idle_s)
+    server.lock = lock
     server.fingerprint = fingerprint()
     server.open()
     gc.freeze()

@@ -66,6 +66,24 @@ def test_commands_run_inside_the_tasks_cgroup_with_their_output_and_codes(
     with_steps(mode, body)
 
 
+def test_a_command_that_cannot_start_says_why_and_the_next_one_runs(tmp_path: Path) -> None:
+    """The starter's fast path (posix_spawn) gives way to a fork that reports the error
+    as the command's own, exit code 127, as a shell would."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+
+    async def body(box: PlainSandbox) -> None:
+        gone.rmdir()
+        failed = await box.run("true", gone, 10)
+        assert failed.exit_code == 127 and "cannot start /bin/sh" in failed.stderr, failed
+        assert "No such file or directory" in failed.stderr
+        fine = await box.run("pwd; echo $$ >&2", tmp_path, 10)
+        assert fine.exit_code == 0 and fine.stdout.strip() == str(tmp_path.resolve())
+        assert fine.stderr.strip().isdigit()  # the shell's own pid: it started
+
+    with_steps("none", body)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_daemon_a_command_leaves_behind_is_killed_when_it_ends(mode: str, tmp_path: Path) -> None:
     async def body(box: PlainSandbox) -> None:

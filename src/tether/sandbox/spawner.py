@@ -122,19 +122,32 @@ class Spawner:
         (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe()
         try:
             socket.send_fds(self._channel, [request], [out_w, err_w])
-            pid = await started
         except OSError:
             for fd in (out_r, err_r):
                 os.close(fd)
-            self._exits.pop(ident, None)
+            self._forget(ident)
             return None
         finally:
             os.close(out_w)
             os.close(err_w)
-            self._started.pop(ident, None)
-        self.live += 1
+        # the pipes' readers are made while the starter starts the command
         pipes, transports = await self._readers(out_r, err_r)
+        try:
+            pid = await started
+        except BaseException as exc:  # refused (the caller starts it), or cancelled
+            for transport in transports:
+                transport.close()
+            self._forget(ident)
+            if isinstance(exc, OSError):
+                return None
+            raise
+        self._started.pop(ident, None)
+        self.live += 1
         return SpawnedCommand(self, pid, pipes, transports, exited)
+
+    def _forget(self, ident: int) -> None:
+        self._started.pop(ident, None)
+        self._exits.pop(ident, None)
 
     async def _readers(
         self, *fds: int

@@ -12,6 +12,7 @@ from tether.sandbox.isolation import (
     BwrapSandbox,
     Isolation,
     PlainSandbox,
+    bwrap_for,
     command_env,
     make_sandbox,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "Isolation",
     "PlainSandbox",
     "Sandbox",
+    "bwrap_for",
     "clip_tail",
     "command_env",
     "make_sandbox",

@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -75,10 +76,20 @@ class PlainSandbox:
 
     name = "none"
 
-    def __init__(self, isolation: Isolation = Isolation(), use_cgroup: bool = True):
-        self.isolation = isolation
+    def __init__(
+        self, isolation: Isolation | Future[Isolation] = Isolation(), use_cgroup: bool = True
+    ):
+        """``isolation`` may still be being worked out (a future): the first command
+        waits for it, so a task's first request does not."""
+        self._isolation = isolation
         self.use_cgroup = use_cgroup
         self.spawner: Spawner | None = None  # set on the copy ``steps`` yields
+
+    @property
+    def isolation(self) -> Isolation:
+        if isinstance(self._isolation, Future):
+            self._isolation = self._isolation.result()
+        return self._isolation
 
     def argv(
         self, command: str, cwd: Path, home: Path, writable: tuple[Path, ...] = ()
@@ -164,7 +175,10 @@ class BwrapSandbox(PlainSandbox):
     name = "bwrap"
 
     def __init__(
-        self, isolation: Isolation = Isolation(), use_cgroup: bool = True, bwrap: str = "bwrap"
+        self,
+        isolation: Isolation | Future[Isolation] = Isolation(),
+        use_cgroup: bool = True,
+        bwrap: str = "bwrap",
     ):
         super().__init__(isolation, use_cgroup)
         self.bwrap = bwrap
@@ -245,14 +259,24 @@ def _tool_root(top: Path, path: Path) -> Path:
     return path if root.name in (".local", ".config") else root
 
 
-def make_sandbox(mode: str, isolation: Isolation = Isolation()) -> BwrapSandbox | PlainSandbox:
-    """``auto``: bwrap when installed; ``bwrap``: required; ``none``: unsandboxed."""
+def bwrap_for(mode: str) -> str | None:
+    """The bubblewrap a sandbox ``mode`` uses (None: unsandboxed); ``bwrap`` required."""
     found = shutil.which("bwrap")
     if mode == "none" or (mode == "auto" and found is None):
-        return PlainSandbox(isolation)
+        return None
     if found is None:
         raise UsageError(
             'sandbox = "bwrap" but bubblewrap is not installed',
             hint='install it (Debian/Ubuntu: apt-get install bubblewrap) or set sandbox = "auto"',
         )
+    return found
+
+
+def make_sandbox(
+    mode: str, isolation: Isolation | Future[Isolation] = Isolation()
+) -> BwrapSandbox | PlainSandbox:
+    """``auto``: bwrap when installed; ``bwrap``: required; ``none``: unsandboxed."""
+    found = bwrap_for(mode)
+    if found is None:
+        return PlainSandbox(isolation)
     return BwrapSandbox(isolation, bwrap=found)

@@ -260,3 +260,37 @@ def _wait_for(check: Callable[[], Any], what: str, timeout: float = 30) -> None:
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting: {what}"
         time.sleep(0.05)
+
+
+def test_a_child_the_server_could_not_record_never_runs(
+    tmp_path: Path, warm_env: dict[str, str]
+) -> None:
+    """If anything fails between the fork and the client hearing the pid, the client
+    runs the command cold; the forked child must then not run it too. The server here
+    fails its first pid reply, two seconds after the fork."""
+    fail_once = (
+        "import time, tether.cli.warm_server as w\n"
+        "send, failed = w._send, []\n"
+        "def flaky(conn, answer):\n"
+        "    if set(answer) == {'pid'} and not failed:  # a command's pid, not a status\n"
+        "        failed.append(1); time.sleep(2); raise OSError(32, 'Broken pipe')\n"
+        "    send(conn, answer)\n"
+        "w._send = flaky\n"
+        "w.main()\n"
+    )
+    folder = warm_env["TETHER_WARM_DIR"]
+    env = {**os.environ, **warm_env}
+    server = subprocess.Popen([sys.executable, "-c", fail_once, folder, "600"], env=env,
+                              stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        _wait_for(lambda: "commands served" in _status(warm_env, tmp_path), "it answers")
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+        made = run_tether("init", cwd=tmp_path, env=warm_env)
+        assert made.returncode == 0, made.stderr
+        # the cold run found nothing there: the child the server forked did not run
+        assert made.stdout.startswith("wrote tether.toml, VERIFY.md, AGENTS.md"), made.stdout
+        assert _served(warm_env, tmp_path) == 0
+        assert "running now: none" in _status(warm_env, tmp_path)
+    finally:
+        server.terminate()  # SIGTERM: it stops as `tether warm --stop` would
+        server.wait(timeout=30)

@@ -167,19 +167,48 @@ class Server:
             _send(conn, {"refused": refused})
             return False
         forwarded = set(warm_child.DEFAULTS)
+        go_r, go_w = os.pipe()  # the child starts once it is on record, so never twice
         signal.pthread_sigmask(signal.SIG_BLOCK, forwarded)  # until the child's are set
-        pid = os.fork()
-        if pid == 0:
-            _child(self, conn, request, fds)  # never returns
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, forwarded)
-        os.setpgid(pid, pid)  # before the client can signal the group (the child does too)
-        self.served += 1
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os.close(go_w)
+                _child(self, conn, request, fds, go_r)  # never returns
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, forwarded)
+            os.close(go_r)
+        try:
+            self._record(pid, conn)
+        except BaseException:
+            # the client will run it cold: this child, which has done nothing, must not
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            self._forget(pid)
+            raise
+        finally:
+            with contextlib.suppress(OSError):  # after a kill: EOF, the child just exits
+                os.write(go_w, b"g")
+            os.close(go_w)
+        return True
+
+    def _record(self, pid: int, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # the child sets it too; the first one counts
+            os.setpgid(pid, pid)  # before the client can signal the group
         child = _Child(pid, conn, os.pidfd_open(pid))
         self.children[pid] = child
         self.selector.register(child.pidfd, selectors.EVENT_READ, lambda _: self._ended(child))
         self.selector.register(conn, selectors.EVENT_READ, lambda _: self._hung_up(child))
         _send(conn, {"pid": pid})
-        return True
+        self.served += 1
+
+    def _forget(self, pid: int) -> None:
+        child = self.children.pop(pid, None)
+        if child is None:
+            return
+        for fileobj in (child.pidfd, child.conn):
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(fileobj)
+        os.close(child.pidfd)
 
     def _refusal(self, request: dict[str, Any], fds: list[int]) -> str:
         if self.stopping:
@@ -267,13 +296,19 @@ def _mtime(path: str) -> int:
         return -1
 
 
-def _child(server: Server, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
-    """In the forked child: become the client's process, run the command, exit."""
+def _child(
+    server: Server, conn: socket.socket, request: dict[str, Any], fds: list[int], go: int
+) -> None:
+    """In the forked child: once the server has it on record, become the client's
+    process, run the command, exit."""
     code = 1
     try:
         os.setpgid(0, 0)
         server.release()
         conn.close()
+        if os.read(go, 1) != b"g":
+            os._exit(1)  # the server could not record it: the client runs it cold
+        os.close(go)
         warm_child.become(request, fds)
         from tether.cli.app import main
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -72,6 +73,7 @@ def test_a_task_handed_to_the_warm_process_runs_in_the_clients_folder_and_enviro
     assert (repo / "README.md").read_text() == "# warm sample\n"
     assert len(server.requests) == 2
     assert _served(warm_env, repo) == 1
+    assert re.search(r"modules loaded, \d+ MB resident", _status(warm_env, repo))
     assert "running now: none" in _status(warm_env, repo)
 
 

@@ -68,9 +68,11 @@ def _status(folder: str) -> None:
 def _describe(answer: dict[str, Any]) -> str:
     age = time.time() - float(answer["started"])
     running = answer["running"]
+    memory = int(answer.get("rss_kb", 0)) // 1024
     lines = [
         f"warm tether: pid {answer['pid']}, up {_span(age)}, "
-        f"{answer['served']} commands served, {answer['modules']} modules loaded",
+        f"{answer['served']} commands served, {answer['modules']} modules loaded"
+        + (f", {memory} MB resident" if memory else ""),
         f"  running now: {', '.join(map(str, running)) if running else 'none'}",
         f"  stops after {_span(float(answer['idle_s']))} without a command "
         "(`tether warm --stop` stops it now)",

@@ -159,6 +159,7 @@ class Server:
             "running": sorted(self.children),
             "idle_s": self.idle_s,
             "modules": len(sys.modules),
+            "rss_kb": _rss_kb(),
         }
 
     def _run(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> bool:
@@ -248,6 +249,16 @@ class Server:
         child.listening = False
         with contextlib.suppress(OSError):
             os.killpg(child.pid, signal.SIGKILL)
+
+
+def _rss_kb() -> int:
+    """This process's resident memory (what keeping it warm costs), 0 where unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            line = next((ln for ln in status if ln.startswith("VmRSS:")), "")
+        return int(line.split()[1]) if line else 0
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _send(conn: socket.socket, answer: dict[str, Any]) -> None:

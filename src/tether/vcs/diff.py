@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from tether.vcs.git import Git
 
@@ -33,17 +34,31 @@ def tree_changes(git: Git, base: str, tree: str) -> list[FileChange]:
     return tree_diff(git, base, tree)[0]
 
 
-def tree_diff(git: Git, base: str, tree: str) -> tuple[list[FileChange], int]:
-    """``tree_changes`` and ``diff_bytes`` from one git call: raw and numstat records
-    (NUL-separated), an empty record, then the ``-U0`` patch."""
+# raw and numstat records (NUL-separated), an empty record, then the ``-U0`` patch
+DIFF_TREE = (
+    "diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat", "-p", "-U0",
+    "--text", "--no-textconv", "--no-ext-diff", "--no-color",
+)  # fmt: skip
+
+
+class RawDiffs(Protocol):
+    """Something that answers ``DIFF_TREE``'s output for two trees faster than a git
+    process per pair (``difftree.DiffReader``); None when it cannot."""
+
+    def raw(self, base: str, tree: str) -> bytes | None: ...
+
+
+def tree_diff(
+    git: Git, base: str, tree: str, reader: RawDiffs | None = None
+) -> tuple[list[FileChange], int]:
+    """``tree_changes`` and ``diff_bytes`` from one git call."""
     if base == tree:
         return [], 0
-    # no .gitattributes of the tree applies (a task could mark a file binary to make its
-    # lines free): git runs from an empty folder
-    raw = git.without_tree_bytes(
-        "diff-tree", "-r", "-z", "--no-renames", "--raw", "--numstat", "-p", "-U0",
-        "--text", "--no-textconv", "--no-ext-diff", "--no-color", base, tree,
-    )  # fmt: skip
+    raw = reader.raw(base, tree) if reader is not None else None
+    if raw is None:
+        # no .gitattributes of the tree applies (a task could mark a file binary to make
+        # its lines free): git runs from an empty folder
+        raw = git.without_tree_bytes(*DIFF_TREE, base, tree)
     records, _, patch = raw.partition(b"\0\0")
     return _changes(git, records.split(b"\0")), _patch_bytes(patch)
 

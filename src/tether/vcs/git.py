@@ -88,16 +88,35 @@ class Git:
     def without_tree_bytes(self, *args: str) -> bytes:
         """Run git on this repository's objects from an empty folder, so that nothing
         in the work tree (its .gitattributes above all) changes what git reports."""
-        git_dir = self.git_dir
         empty = _empty_dir()
         return self.run_bytes(
-            f"--git-dir={git_dir}",
-            f"--work-tree={empty}",
-            "-c",
-            "core.attributesFile=/dev/null",
+            *self._without_tree(empty),
             *args,
             env={"GIT_INDEX_FILE": str(empty / "index")},
             cwd=empty,
+        )
+
+    def without_tree_process(self, *args: str) -> subprocess.Popen[bytes]:
+        """``without_tree_bytes``'s git as a process to talk to (``--stdin`` commands):
+        stdin and stdout are pipes, stderr is dropped (a failure is asked again, one-shot,
+        for its message)."""
+        empty = _empty_dir()
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+        return subprocess.Popen(
+            ["git", "-c", "core.quotepath=off", *self._without_tree(empty), *args],
+            cwd=empty,
+            env={**env, "GIT_INDEX_FILE": str(empty / "index")},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def _without_tree(self, empty: Path) -> tuple[str, ...]:
+        return (
+            f"--git-dir={self.git_dir}",
+            f"--work-tree={empty}",
+            "-c",
+            "core.attributesFile=/dev/null",
         )
 
     def read_objects(self, specs: list[str]) -> list[bytes | None]:

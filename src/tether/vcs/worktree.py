@@ -11,6 +11,7 @@ from tether.fsutil import safe_unlink
 from tether.vcs.branch import commit_paths
 from tether.vcs.checkpoints import ShadowCheckpoints
 from tether.vcs.diff import FileChange, graft, tree_diff
+from tether.vcs.difftree import DiffReader
 
 
 class GitWorkTree:
@@ -22,6 +23,7 @@ class GitWorkTree:
         # two trees' difference never changes: the guard, done and the task's end ask
         # for the same pairs (a git call each, otherwise)
         self._diffs: dict[tuple[str, str], tuple[list[FileChange], int]] = {}
+        self._reader = DiffReader(self.git)  # one git diff-tree for all of them
 
     def snapshot(self) -> str:
         return self.checkpoints.snapshot_tree()
@@ -34,7 +36,7 @@ class GitWorkTree:
 
     def _diff(self, base: str, tree: str) -> tuple[list[FileChange], int]:
         if (base, tree) not in self._diffs:
-            self._diffs[(base, tree)] = tree_diff(self.git, base, tree)
+            self._diffs[(base, tree)] = tree_diff(self.git, base, tree, self._reader)
         return self._diffs[(base, tree)]
 
     def graft(self, into: str, source: str, paths: list[str]) -> str:

@@ -114,12 +114,7 @@ def test_ctrl_c_reaches_the_task_as_it_does_cold(
 def test_a_client_killed_outright_takes_its_task_with_it(
     repo: Path, scripted: Callable[..., ScriptedServer], warm_env: dict[str, str]
 ) -> None:
-    marker = f"warm-killed-{os.getpid()}"
-    server = scripted({"default": [tool("run", command=f"sleep 60 # {marker}")]})
-    _start(warm_env, repo)
-    proc = _popen(["do", "Wait", "--scope", "README.md"], repo, {**warm_env, **model_env(server)})
-    _wait_for(lambda: processes_with(marker), "the command started")
-    child = int(_status(warm_env, repo).split("running now: ")[1].split()[0])
+    proc, child, marker = _waiting_task(repo, scripted, warm_env, "killed")
     proc.kill()
     proc.communicate(timeout=10)
     _wait_for(lambda: not Path(f"/proc/{child}").exists(), "the warm child was killed")
@@ -130,12 +125,7 @@ def test_a_client_killed_outright_takes_its_task_with_it(
 def test_ctrl_z_stops_the_task_with_its_client_and_fg_resumes_both(
     repo: Path, scripted: Callable[..., ScriptedServer], warm_env: dict[str, str]
 ) -> None:
-    marker = f"warm-ctrl-z-{os.getpid()}"
-    server = scripted({"default": [tool("run", command=f"sleep 60 # {marker}")]})
-    _start(warm_env, repo)
-    proc = _popen(["do", "Wait", "--scope", "README.md"], repo, {**warm_env, **model_env(server)})
-    _wait_for(lambda: processes_with(marker), "the command started")
-    child = int(_status(warm_env, repo).split("running now: ")[1].split()[0])
+    proc, child, _ = _waiting_task(repo, scripted, warm_env, "ctrl-z")
     proc.send_signal(signal.SIGTSTP)
     _wait_for(lambda: _state(proc.pid) == "T" and _state(child) == "T", "both stopped")
     proc.send_signal(signal.SIGCONT)
@@ -248,6 +238,20 @@ def test_stop_ends_it_and_commands_run_cold(repo: Path, warm_env: dict[str, str]
     status = run_tether("warm", "--status", cwd=repo, env=warm_env)
     assert status.returncode == 1 and "No warm tether" in status.stdout
     assert run_tether("checkpoints", cwd=repo, env=warm_env).returncode == 0
+
+
+def _waiting_task(
+    repo: Path, scripted: Callable[..., ScriptedServer], warm_env: dict[str, str], name: str
+) -> tuple[subprocess.Popen[str], int, str]:
+    """A warm `tether do` whose model runs `sleep 60`: its client, the warm child's pid
+    and the command's marker, once the command runs."""
+    marker = f"warm-{name}-{os.getpid()}"
+    server = scripted({"default": [tool("run", command=f"sleep 60 # {marker}")]})
+    _start(warm_env, repo)
+    proc = _popen(["do", "Wait", "--scope", "README.md"], repo, {**warm_env, **model_env(server)})
+    _wait_for(lambda: processes_with(marker), "the command started")
+    child = int(_status(warm_env, repo).split("running now: ")[1].split()[0])
+    return proc, child, marker
 
 
 def _popen(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:

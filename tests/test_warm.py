@@ -111,6 +111,32 @@ def test_ctrl_c_reaches_the_task_as_it_does_cold(
         assert _served(warm_env, repo) == 1
 
 
+def test_ctrl_c_typed_at_a_terminal_reaches_the_warm_task(
+    repo: Path, scripted: Callable[..., ScriptedServer], warm_env: dict[str, str]
+) -> None:
+    """A real pseudo-terminal: the terminal sends SIGINT to its foreground group (the
+    client), which hands it on; the child writes to the terminal itself (Rich sees one)."""
+    import pexpect
+
+    marker = f"warm-pty-{os.getpid()}"
+    script = {"default": [tool("run", command=f"sleep 60 # {marker}"), tool("done", summary="x")]}
+    server = scripted(script)
+    _start(warm_env, repo)
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    env = {**os.environ, **warm_env, **model_env(server), "TERM": "xterm-256color", "PATH": path}
+    child = pexpect.spawn(sys.executable, ["-m", "tether", "do", "Wait", "--scope", "README.md"],
+                          cwd=str(repo), env=env, encoding="utf-8", timeout=60)  # fmt: skip
+    child.expect(r"\x1b\[")  # styled output: the child's stdout is the terminal
+    _wait_for(lambda: processes_with(marker), "the command started")
+    child.sendcontrol("c")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130, child.before
+    assert "Traceback" not in str(child.before)
+    _wait_for(lambda: not processes_with(marker), "the command was stopped")
+    assert _served(warm_env, repo) == 1
+
+
 def test_a_client_killed_outright_takes_its_task_with_it(
     repo: Path, scripted: Callable[..., ScriptedServer], warm_env: dict[str, str]
 ) -> None:

@@ -19,7 +19,10 @@ def main() -> None:
 
     from tether.cli.warm import hand_over
 
-    code = hand_over(sys.argv)
+    try:
+        code = hand_over(sys.argv)
+    except KeyboardInterrupt:  # Ctrl-C while it was being handed over: stopped, as cold
+        code = 130
     if code is not None:
         os._exit(code)
     gc.disable()

@@ -77,14 +77,16 @@ def unsafe(folder: str) -> str | None:
     return None
 
 
-def socket_path(folder: str | None = None) -> str:
+def socket_path(folder: str | None = None, suffix: str = ".sock", ident: Any = None) -> str:
+    """This environment's socket in ``folder`` (its log and lock: other ``suffix``es);
+    ``ident``: ``key()``, when the caller has it already."""
     import zlib
 
-    name = f"warm-{zlib.crc32(repr(key()).encode()):08x}.sock"
+    name = f"warm-{zlib.crc32(repr(ident or key()).encode()):08x}{suffix}"
     return os.path.join(folder or directory(), name)
 
 
-def connect(folder: str | None = None, path: str | None = None) -> Any:
+def connect(folder: str | None = None, path: str | None = None, ident: Any = None) -> Any:
     """A connection to this environment's warm process (or the one at ``path``), or
     None."""
     import _socket
@@ -94,7 +96,7 @@ def connect(folder: str | None = None, path: str | None = None) -> Any:
         return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
     try:
-        sock.connect(path or socket_path(folder))
+        sock.connect(path or socket_path(folder, ident=ident))
     except OSError:
         sock.close()
         return None
@@ -170,7 +172,8 @@ def hand_over(argv: list[str]) -> int | None:
         return None
     if len(argv) < 2 or argv[1] not in HANDED_OVER or _in_background():
         return None
-    sock = connect()
+    ident = key()
+    sock = connect(ident=ident)
     if sock is None:
         start_after = mode == "auto"
         return None
@@ -179,7 +182,7 @@ def hand_over(argv: list[str]) -> int | None:
         os.umask(mask)
         request = {
             "op": "run",
-            "key": key(),
+            "key": ident,
             "argv": list(argv),
             "cwd": os.getcwd(),
             "env": dict(os.environ),
@@ -193,8 +196,8 @@ def hand_over(argv: list[str]) -> int | None:
     forward = _Forwarder()
     answer = ask(sock, request, (0, 1, 2))
     if not isinstance(answer, dict) or "pid" not in answer:
-        forward.restore()
         sock.close()
+        forward.restore()  # a Ctrl-C meanwhile reaches the cold run
         return None  # refused (another interpreter, changed code, busy): run it here
     forward.started(int(answer["pid"]))
     return _wait(sock, forward)
@@ -212,6 +215,7 @@ def _wait(sock: Any, forward: _Forwarder) -> int:
     code = int(answer.get("exit", 1))
     if code < 0:  # the child died of a signal: so does this process, for the shell
         forward.die_of(-code)
+        return 128 - code  # a signal this process may not die of: the shell's number
     return code
 
 
@@ -254,8 +258,13 @@ class _Forwarder:
             pass  # the child has just ended; its exit code is on its way
 
     def restore(self) -> None:
+        """The handlers as they were; a signal that came before any child had a pid is
+        raised again, for this process (which runs the command cold) to act on."""
         for number, handler in self.saved.items():
             self._signal.signal(number, handler)
+        for number in self.pending:
+            os.kill(os.getpid(), number)
+        self.pending.clear()
 
     def die_of(self, number: int) -> None:
         self._signal.signal(number, self._signal.SIG_DFL)
@@ -269,9 +278,7 @@ class _Forwarder:
         while self.pid:
             try:
                 os.kill(self.pid, 0)
-            except ProcessLookupError:
-                break
-            except PermissionError:
+            except OSError:  # gone (or the pid is someone else's now)
                 break
             time.sleep(0.05)
         print(

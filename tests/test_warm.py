@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,8 @@ def test_a_client_with_limits_above_the_servers_runs_cold(
     cold = run_tether("checkpoints", cwd=repo, env=warm_env)
     assert cold.returncode == 0, cold.stderr
     assert _served(warm_env, repo) == 0
+    said = _status(warm_env, repo)
+    assert "last ran a command cold" in said and "RLIMIT_NOFILE is above" in said, said
 
 
 def test_auto_starts_one_after_a_cold_command_and_only_one(
@@ -301,21 +304,14 @@ def test_a_child_the_server_could_not_record_never_runs(
     runs the command cold; the forked child must then not run it too. The server here
     fails its first pid reply, two seconds after the fork."""
     fail_once = (
-        "import time, tether.cli.warm_server as w\n"
         "send, failed = w._send, []\n"
         "def flaky(conn, answer):\n"
         "    if set(answer) == {'pid'} and not failed:  # a command's pid, not a status\n"
         "        failed.append(1); time.sleep(2); raise OSError(32, 'Broken pipe')\n"
         "    send(conn, answer)\n"
         "w._send = flaky\n"
-        "w.main()\n"
     )
-    folder = warm_env["TETHER_WARM_DIR"]
-    env = {**os.environ, **warm_env}
-    server = subprocess.Popen([sys.executable, "-c", fail_once, folder, "600"], env=env,
-                              stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    try:
-        _wait_for(lambda: "commands served" in _status(warm_env, tmp_path), "it answers")
+    with _patched_server(warm_env, tmp_path, fail_once):
         subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
         made = run_tether("init", cwd=tmp_path, env=warm_env)
         assert made.returncode == 0, made.stderr
@@ -323,6 +319,44 @@ def test_a_child_the_server_could_not_record_never_runs(
         assert made.stdout.startswith("wrote tether.toml, VERIFY.md, AGENTS.md"), made.stdout
         assert _served(warm_env, tmp_path) == 0
         assert "running now: none" in _status(warm_env, tmp_path)
+
+
+def test_ctrl_c_while_the_server_refuses_stops_the_command_instead_of_running_it_cold(
+    tmp_path: Path, warm_env: dict[str, str]
+) -> None:
+    """A Ctrl-C that comes before the client has a child to hand it to is kept; when the
+    server then refuses, it stops the command, as it would have cold. --status says why
+    the last command did not run warm."""
+    asked = tmp_path / "asked"
+    slow_refusal = (
+        "def slow(self, request, fds):\n"
+        f"    open({str(asked)!r}, 'w').close(); time.sleep(2); return 'busy (the test)'\n"
+        "w.Server._refusal = slow\n"
+    )
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    with _patched_server(warm_env, tmp_path, slow_refusal):
+        proc = _popen(["init"], repo, warm_env)
+        _wait_for(asked.exists, "the server has the request")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, out + err
+        assert "Traceback" not in err, err
+        assert [p.name for p in repo.iterdir()] == [".git"]  # `tether init` never ran
+        assert "ago: busy (the test)" in _status(warm_env, tmp_path)
+
+
+@contextmanager
+def _patched_server(warm_env: dict[str, str], cwd: Path, patch: str) -> Iterator[None]:
+    """A warm server whose module ``w`` (``warm_server``) the test changed first."""
+    code = "import time, tether.cli.warm_server as w\n" + patch + "w.main()\n"
+    folder = warm_env["TETHER_WARM_DIR"]
+    env = {**os.environ, **warm_env}
+    server = subprocess.Popen([sys.executable, "-c", code, folder, "600"], env=env,
+                              stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        _wait_for(lambda: "commands served" in _status(warm_env, cwd), "it answers")
+        yield
     finally:
         server.terminate()  # SIGTERM: it stops as `tether warm --stop` would
         server.wait(timeout=30)

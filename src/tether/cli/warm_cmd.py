@@ -77,6 +77,9 @@ def _describe(answer: dict[str, Any]) -> str:
         f"  stops after {_span(float(answer['idle_s']))} without a command "
         "(`tether warm --stop` stops it now)",
     ]
+    if answer.get("refused"):  # why a command ran cold after all
+        reason, when = answer["refused"]
+        lines.append(f"  last ran a command cold {_span(time.time() - when)} ago: {reason}")
     return "\n".join(lines)
 
 
@@ -112,7 +115,7 @@ def start_in_background() -> None:
 
 
 def _spawn(folder: str, idle_s: float) -> tuple[subprocess.Popen[bytes], Path]:
-    log = Path(warm.socket_path(folder)).with_suffix(".log")
+    log = Path(warm.socket_path(folder, ".log"))
     with open(log, "ab") as err:
         serve = "from tether.cli.warm_server import main; main()"
         process = subprocess.Popen(

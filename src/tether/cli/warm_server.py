@@ -14,6 +14,7 @@ from __future__ import annotations
 import array
 import contextlib
 import gc
+import marshal
 import os
 import selectors
 import signal
@@ -32,7 +33,6 @@ class _Child:
     pid: int
     conn: socket.socket
     pidfd: int
-    listening: bool = True  # for the client's hang-up
 
 
 @dataclass
@@ -47,10 +47,12 @@ class Server:
     stopping: str = ""  # why it stops taking commands ("stop", "stale", "idle")
     fingerprint: dict[str, int] = field(default_factory=dict)
     lock: int = -1  # the environment's lock (``_only_one``)
+    refused: tuple[str, float] | None = None  # the last refusal, for --status
+    key: tuple[Any, ...] = field(default_factory=warm.key)  # fixed for the process
 
     def open(self) -> None:
-        path = warm.socket_path(self.folder)
-        live = warm.connect(self.folder)
+        self.path = path = warm.socket_path(self.folder, ident=self.key)
+        live = warm.connect(self.folder, path)
         if live is not None:
             live.close()
             raise SystemExit(f"a warm tether already answers at {path}")
@@ -89,10 +91,9 @@ class Server:
         if self.listener.fileno() < 0:
             return
         self.selector.unregister(self.listener)
-        path = warm.socket_path(self.folder)
         try:
-            if os.stat(path).st_ino == self.bound:
-                os.unlink(path)
+            if os.stat(self.path).st_ino == self.bound:
+                os.unlink(self.path)
         except OSError:
             pass
         self.listener.close()
@@ -160,11 +161,13 @@ class Server:
             "idle_s": self.idle_s,
             "modules": len(sys.modules),
             "rss_kb": _rss_kb(),
+            "refused": self.refused,
         }
 
     def _run(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> bool:
         refused = self._refusal(request, fds)
         if refused:
+            self.refused = (refused, time.time())
             _send(conn, {"refused": refused})
             return False
         forwarded = set(warm_child.DEFAULTS)
@@ -203,6 +206,7 @@ class Server:
         self.served += 1
 
     def _forget(self, pid: int) -> None:
+        """Out of the selector and the table (its connection stays open)."""
         child = self.children.pop(pid, None)
         if child is None:
             return
@@ -214,27 +218,23 @@ class Server:
     def _refusal(self, request: dict[str, Any], fds: list[int]) -> str:
         if self.stopping:
             return "stopping"
-        if tuple(request.get("key", ())) != warm.key():
+        if tuple(request.get("key", ())) != self.key:
             return "another interpreter or import path"
         if len(fds) != 3:
             return "the standard streams did not arrive"
         if unmatched := warm_child.unmatched(request):
             return unmatched
-        if fingerprint() != self.fingerprint:
+        if any(_mtime(path) != seen for path, seen in self.fingerprint.items()):
             self.stopping = "stale"
             return "tether's code changed since this process loaded it"
         return ""
 
     def _ended(self, child: _Child) -> None:
         _, status = os.waitpid(child.pid, 0)
-        self.selector.unregister(child.pidfd)
-        if child.listening:
-            self.selector.unregister(child.conn)
-        os.close(child.pidfd)
+        self._forget(child.pid)
         with contextlib.suppress(OSError):  # the client is gone
             _send(child.conn, {"exit": os.waitstatus_to_exitcode(status)})
         child.conn.close()
-        del self.children[child.pid]
         self.last = time.monotonic()
 
     def _hung_up(self, child: _Child) -> None:
@@ -246,7 +246,6 @@ class Server:
         except OSError:
             pass
         self.selector.unregister(child.conn)
-        child.listening = False
         with contextlib.suppress(OSError):
             os.killpg(child.pid, signal.SIGKILL)
 
@@ -262,7 +261,7 @@ def _rss_kb() -> int:
 
 
 def _send(conn: socket.socket, answer: dict[str, Any]) -> None:
-    conn.sendall(__import__("marshal").dumps(answer))
+    conn.sendall(marshal.dumps(answer))
 
 
 def _fds(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
@@ -274,8 +273,6 @@ def _fds(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
 
 
 def _request(message: bytes, flags: int) -> dict[str, Any]:
-    import marshal
-
     if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
         raise ValueError("the request did not fit")
     request = marshal.loads(message)
@@ -286,7 +283,8 @@ def _request(message: bytes, flags: int) -> dict[str, Any]:
 
 def fingerprint() -> dict[str, int]:
     """Modification times of the tether files this process loaded and of the import
-    folders (installing or removing a package changes its folder)."""
+    folders (installing or removing a package changes its folder), taken once the
+    server has loaded all it will (each command then only stats them again)."""
     import tether
 
     root = os.path.dirname(tether.__file__)
@@ -361,7 +359,7 @@ def _only_one(folder: str) -> int:
     one (``TETHER_WARM=auto``) leave one server, not two racing for the socket."""
     import fcntl
 
-    fd = os.open(warm.socket_path(folder)[: -len(".sock")] + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(warm.socket_path(folder, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

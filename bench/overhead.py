@@ -145,6 +145,8 @@ def warm_tether(args: argparse.Namespace, wanted: bool) -> Iterator[None]:
             status = subprocess.run([*TETHER, "warm", "--status"], env=env, capture_output=True,
                                     text=True).stdout  # fmt: skip
             print("(warm: " + status.splitlines()[0].split(": ", 1)[-1] + ")")
+            if "ran a command cold" in status:  # a warm column would be a cold one
+                raise SystemExit("the warm tether refused a command:\n" + status)
             subprocess.run([*TETHER, "warm", "--stop"], env=env, capture_output=True)
 
 

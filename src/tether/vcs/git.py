@@ -34,6 +34,15 @@ def _empty_dir() -> Path:
     return folder
 
 
+def _argv(args: tuple[str, ...]) -> list[str]:
+    return ["git", "-c", "core.quotepath=off", *args]
+
+
+def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    """tether's git never prompts and speaks one language (its messages are parsed)."""
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(extra or {})}
+
+
 class GitError(TetherError):
     """A git command failed."""
 
@@ -63,11 +72,10 @@ class Git:
         check: bool = True,
         cwd: Path | None = None,
     ) -> bytes:
-        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
         done = subprocess.run(
-            ["git", "-c", "core.quotepath=off", *args],
+            _argv(args),
             cwd=cwd or self.root,
-            env=full_env,
+            env=_env(env),
             input=input,
             capture_output=True,
             check=False,
@@ -101,11 +109,10 @@ class Git:
         stdin and stdout are pipes, stderr is dropped (a failure is asked again, one-shot,
         for its message)."""
         empty = _empty_dir()
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
         return subprocess.Popen(
-            ["git", "-c", "core.quotepath=off", *self._without_tree(empty), *args],
+            _argv((*self._without_tree(empty), *args)),
             cwd=empty,
-            env={**env, "GIT_INDEX_FILE": str(empty / "index")},
+            env=_env({"GIT_INDEX_FILE": str(empty / "index")}),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

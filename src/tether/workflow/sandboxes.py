@@ -19,7 +19,7 @@ from pathlib import Path
 from tether.config import TetherConfig
 from tether.guard.contract import Contract
 from tether.rules.globs import is_glob, matches_any
-from tether.sandbox import Isolation, Sandbox, bwrap_for, make_sandbox
+from tether.sandbox import BwrapSandbox, Isolation, PlainSandbox, Sandbox, bwrap_for
 from tether.vcs.files import repo_files
 
 HIDDEN_ROOTS = (Path("/home"), Path("/root"), Path("/tmp"))
@@ -38,8 +38,9 @@ def sandbox_for(root: Path, config: TetherConfig, contract: Contract | None = No
         pass_env=tuple(config.guard.pass_env),
         extra_env=worktree_env(root),
     )
-    if bwrap_for(config.guard.sandbox) is None:
-        return make_sandbox("none", isolation)
+    bwrap = bwrap_for(config.guard.sandbox)
+    if bwrap is None:
+        return PlainSandbox(isolation)
     found: Future[Isolation] = Future()
 
     def work() -> None:
@@ -49,7 +50,7 @@ def sandbox_for(root: Path, config: TetherConfig, contract: Contract | None = No
             found.set_exception(exc)
 
     threading.Thread(target=work, name="tether-sandbox", daemon=True).start()
-    return make_sandbox(config.guard.sandbox, found)
+    return BwrapSandbox(found, bwrap=bwrap)
 
 
 def _for_bwrap(root: Path, isolation: Isolation, contract: Contract | None) -> Isolation:
